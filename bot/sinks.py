@@ -1,0 +1,21 @@
+"""The one interface every alert destination implements (Telegram, Discord, console)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.models import Event
+
+
+class Sink(Protocol):
+    """Posts and edits one alert per event on one platform; raises DeliveryError subclasses on failure."""
+
+    name: str  # the outbox sink id, e.g. "telegram:channel", "discord:0", "console"
+
+    async def post(self, event: Event, reply_to: str | None) -> str:
+        """Post the alert for `event` (as a reply to the parent alert's message id, when given); return its message id."""
+        ...
+
+    async def edit(self, message_id: str, event: Event) -> None:
+        """Replace the alert `message_id` with the current state of `event`; "not modified" is success."""
+        ...
