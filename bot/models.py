@@ -136,3 +136,4 @@ class Delivery:
     next_attempt: datetime
     last_sent: datetime | None
     last_error: str | None
+    created: datetime  # when the row was queued
