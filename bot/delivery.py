@@ -101,7 +101,11 @@ class DeliveryWorker:
         for row in rows:
             if sink is None:
                 self.store.record_attempt_failed(
-                    name, row.event_id, error="sink is not configured", next_attempt=self.clock(), final="failed"
+                    name,
+                    row.event_id,
+                    error="sink is not configured",
+                    next_attempt=self.clock(),
+                    final="failed",
                 )
                 failed += 1
                 continue

@@ -13,7 +13,7 @@ class Sink(Protocol):
     name: str  # the outbox sink id, e.g. "telegram:channel", "discord:0", "console"
 
     async def post(self, event: Event, reply_to: str | None) -> str:
-        """Post the alert for `event` (as a reply to the parent alert's message id, when given); return its message id."""
+        """Post the alert for `event`, replying to the parent alert's message id when given; return the new id."""
         ...
 
     async def edit(self, message_id: str, event: Event) -> None:

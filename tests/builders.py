@@ -9,8 +9,14 @@ from bot.models import Article, Event, Report
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
-def article(n: int, *, outlet: str = "Wire One", title: str | None = None, text: str = "",
-            published: datetime | None = T0) -> Article:
+def article(
+    n: int,
+    *,
+    outlet: str = "Wire One",
+    title: str | None = None,
+    text: str = "",
+    published: datetime | None = T0,
+) -> Article:
     """An article with a predictable id, URL and title."""
     return Article(
         id=f"a{n:04d}",
@@ -23,8 +29,13 @@ def article(n: int, *, outlet: str = "Wire One", title: str | None = None, text:
     )
 
 
-def event(event_id: str, *outlets: str, follows: str | None = None, at: datetime = T0,
-          headline: str = "Envoys meet at the border bridge") -> Event:
+def event(
+    event_id: str,
+    *outlets: str,
+    follows: str | None = None,
+    at: datetime = T0,
+    headline: str = "Envoys meet at the border bridge",
+) -> Event:
     """An event reported by `outlets` in order, a minute apart."""
     reports = tuple(
         Report(

@@ -49,15 +49,30 @@ def test_feed_health_success_failure_and_recovery(store: Store) -> None:
     """Failures count up with the first failure time kept; a success resets them."""
     store.sync_feeds([Feed("Wire One", "https://wire.example/rss")])
     later = T0 + timedelta(minutes=15)
-    store.record_feed_failure("Wire One", kind="timeout", message="timed out", http_status=None,
-                              now=T0, next_poll=later)
-    store.record_feed_failure("Wire One", kind="http", message="HTTP 500", http_status=500,
-                              now=later, next_poll=later + timedelta(minutes=30))
+    store.record_feed_failure(
+        "Wire One", kind="timeout", message="timed out", http_status=None, now=T0, next_poll=later
+    )
+    store.record_feed_failure(
+        "Wire One",
+        kind="http",
+        message="HTTP 500",
+        http_status=500,
+        now=later,
+        next_poll=later + timedelta(minutes=30),
+    )
     [health] = store.feed_health()
     assert (health.consecutive_failures, health.last_error_kind, health.failing_since) == (2, "http", T0)
-    store.record_feed_success("Wire One", status="ok", http_status=200, etag='"v1"', last_modified=None,
-                              permanent_url="https://wire.example/new-rss", entries=3, now=later,
-                              next_poll=later + timedelta(minutes=15))
+    store.record_feed_success(
+        "Wire One",
+        status="ok",
+        http_status=200,
+        etag='"v1"',
+        last_modified=None,
+        permanent_url="https://wire.example/new-rss",
+        entries=3,
+        now=later,
+        next_poll=later + timedelta(minutes=15),
+    )
     [health] = store.feed_health()
     assert health.consecutive_failures == 0 and health.failing_since is None
     state = store.feed_state("Wire One")
@@ -68,8 +83,17 @@ def test_feed_health_success_failure_and_recovery(store: Store) -> None:
 def test_changing_a_feed_url_forgets_its_validators(store: Store) -> None:
     """A feed whose configured URL changed must not send the old ETag to the new URL."""
     store.sync_feeds([Feed("Wire One", "https://wire.example/rss")])
-    store.record_feed_success("Wire One", status="ok", http_status=200, etag='"v1"', last_modified="x",
-                              permanent_url=None, entries=1, now=T0, next_poll=T0)
+    store.record_feed_success(
+        "Wire One",
+        status="ok",
+        http_status=200,
+        etag='"v1"',
+        last_modified="x",
+        permanent_url=None,
+        entries=1,
+        now=T0,
+        next_poll=T0,
+    )
     store.sync_feeds([Feed("Wire One", "https://wire.example/other")])
     state = store.feed_state("Wire One")
     assert (state.poll_url, state.etag, state.last_modified) == ("https://wire.example/other", None, None)
@@ -135,7 +159,7 @@ def test_read_only_database_gives_store_error_and_keeps_data(tmp_path: Path) -> 
     from sqlite_utils import Database  # the test may build its own read-only handle
 
     ro = Store(Database(conn), str(path))
-    with pytest.raises(StoreError, match="ww.db"):
+    with pytest.raises(StoreError, match=r"ww\.db"):
         ro.save_article(article(2), feed_name="Wire One", match=TopicMatch(False), now=T0, backlog=False)
     assert Store.open(path).article_count() == 1
 

@@ -421,7 +421,7 @@ class Store:
         return TopicMatch(bool(row["matched"]), tuple(json.loads(row["terms"])), row["reason"])
 
     def assigned_articles_since(self, since: datetime) -> list[tuple[Article, str, datetime]]:
-        """Matched, assigned articles first seen at or after `since`, oldest first: the index's restart input."""
+        """Assigned articles first seen at or after `since`, oldest first: the index's restart input."""
         rows = self._rows(
             """SELECT * FROM articles WHERE event_id IS NOT NULL AND first_seen >= ?
                ORDER BY first_seen, rowid""",
@@ -560,7 +560,8 @@ class Store:
                ON CONFLICT(sink, event_id) DO UPDATE SET
                    revision = max(revision, excluded.revision),
                    state = CASE WHEN state IN ('gone', 'failed') THEN state ELSE 'pending' END,
-                   next_attempt = CASE WHEN state = 'sent' THEN excluded.next_attempt ELSE next_attempt END""",
+                   next_attempt = CASE WHEN state = 'sent' THEN excluded.next_attempt
+                                       ELSE next_attempt END""",
             [sink, event_id, revision, reply_to, _iso(now), _iso(now)],
         )
 
@@ -601,7 +602,7 @@ class Store:
     def record_attempt_failed(
         self, sink: str, event_id: str, *, error: str, next_attempt: datetime, final: str | None = None
     ) -> None:
-        """Record a failed attempt: retry at `next_attempt`, or park the row as `final` ('gone' or 'failed')."""
+        """Record a failed attempt: retry at `next_attempt`, or park the row as `final` (gone, failed)."""
         self._write(
             """UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt = ?,
                    state = COALESCE(?, state)
