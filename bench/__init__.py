@@ -1,0 +1,1 @@
+"""Benchmarks that print tables (run from the repo root)."""

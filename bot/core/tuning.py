@@ -1,0 +1,103 @@
+"""Every tuned number of the event core in one place, each with the data that justified it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterParams:
+    """Thresholds, windows and weights of fingerprinting, event grouping and summaries."""
+
+    # --- fingerprint -------------------------------------------------------------------------------
+    # Text beyond this is ignored for comparison and summaries: leads carry the event; a 1 MB article
+    # then costs what a 3,500-word one does. ECB+ and seed articles are all < 6,000 chars.
+    max_chars: int = 20_000
+    # Title terms count this many times a body occurrence: titles name the event. UCI (titles only) is
+    # indifferent; on ECB+ the first line acts as a title and 2.0 beat 1.0 and 3.0 (eval/eval_ecbplus.py).
+    title_weight: float = 2.0
+    # Mid-sentence capitalised words (names, places) weigh this much more: ECB+ lookalike events differ
+    # mostly in their names. ECB+ B3 F1 at cosine 0.3: 1.0 → 0.81, 1.5 → 0.85, 2.5 → 0.865, 4.0 → 0.876.
+    entity_weight: float = 4.0
+    # Words of the URL's slug count this much per occurrence (0 = ignored).
+    url_weight: float = 0.0
+    # Added to every document frequency: damps the weight of terms seen once or twice (typos, one-off
+    # words) that would otherwise dominate a short headline's vector.
+    idf_smoothing: float = 1.0
+    # Word 3-shingles: seeds' Reuters/SCMP reprint Jaccard 0.56, unrelated same-topic seed 0.04
+    # (2-shingles: 0.65 vs 0.07; 4: 0.51 vs 0.03); 3 separates best.
+    shingle_size: int = 3
+
+    # --- reprints (MinHash LSH) -------------------------------------------------------------------
+    # 120 permutations in 40 bands of 3 rows: LSH's S-curve midpoint is ≈ (1/40)^(1/3) = 0.29, so a
+    # pair at the 0.35 verify threshold is a candidate with p ≈ 0.84 and one at the seeds' 0.56 with p ≈ 1.
+    num_perm: int = 120
+    lsh_bands: int = 40
+    # Verified (estimated) shingle Jaccard for a reprint: seeds' reprint 0.56 vs 0.04 for an unrelated
+    # report on the same topic; 0.35 leaves room for heavier edits than SCMP made.
+    reprint_jaccard: float = 0.35
+    # Fewer shingles than this and MinHash is unreliable: such short texts only reprint when identical.
+    reprint_min_shingles: int = 8
+
+    # --- same event (TF-IDF cosine against event centroids) ---------------------------------------
+    # Centroid cosine at or above which a full-text article joins an open event. ECB+ B3 F1: 0.25 → 0.86,
+    # 0.28 → 0.871, 0.30 → 0.865, 0.33 → 0.84 (precision rises, recall falls faster).
+    same_event_cosine: float = 0.28
+    # The same for headline-only items (≤ short_text_terms distinct terms), ramping linearly up to
+    # same_event_cosine at long_text_terms: a 6-word title shares few words even with its own story.
+    # UCI headlines (titles only) B3 F1: 0.08 → 0.73, 0.10 → 0.735, 0.15 → 0.735, 0.20 → 0.68.
+    short_event_cosine: float = 0.10
+    short_text_terms: int = 10
+    long_text_terms: int = 40
+    # Best-member cosine (over both articles' strongest terms) at or above which an article joins that
+    # member's open event even when the centroid is far. Lower values chain unrelated stories: UCI B3
+    # precision falls to 0.32 at 0.2 and 0.60 at 0.25; at ≥ 0.5 it no longer hurts either set.
+    member_cosine: float = 0.6
+    # Terms kept in a fingerprint / event centroid: bounds memory and per-comparison cost.
+    max_article_terms: int = 64
+    max_centroid_terms: int = 200
+    # The article's highest-weighted terms used to look up candidate events in the inverted index.
+    query_terms: int = 16
+    # Candidate events (ranked by best member score) whose centroid cosine is computed per article.
+    max_candidates: int = 8
+    # Each posting list keeps only the most recent articles with that term, so per-article cost stays
+    # flat as history grows (bench/bench_assign.py).
+    posting_cap: int = 64
+    # An article's strongest terms put into the inverted index (and so used for member cosines).
+    posting_terms: int = 16
+
+    # --- time ----------------------------------------------------------------------------------------
+    # An event with no new member for this long is closed: a later similar report is a new event that
+    # follows it. Seeds: Xi's reply arrives 7.7 days after Kim's note and must split; UCI stories run
+    # their whole 36 h span, so the window must exceed that.
+    quiet_window: timedelta = timedelta(hours=72)
+    # Events whose last member is older than this leave the in-memory index (reprints, follows).
+    retention: timedelta = timedelta(days=14)
+    # Publication dates later than the clock by more than this are clamped to the clock.
+    future_tolerance: timedelta = timedelta(hours=1)
+
+    # --- follow-ups --------------------------------------------------------------------------------
+    # A new event follows an earlier one when its cosine to it is at least this …
+    follow_cosine: float = 0.25
+    # … they share at least this many name-like terms (seeds: Kim, Xi, Jinping, Pyongyang …) …
+    follow_min_entities: int = 3
+    # … and it comes at least this long after the earlier event began (a later happening, not a
+    # lookalike in the same news cycle; ECB+ puts all articles at one time and must record none).
+    follow_min_gap: timedelta = timedelta(hours=12)
+
+    # --- summaries ---------------------------------------------------------------------------------
+    summary_max_chars: int = 400
+    summary_max_sentences: int = 3
+    # Sentences considered per article (leads carry the facts) and articles per event.
+    summary_sentences_per_article: int = 8
+    summary_articles: int = 12
+    # Only the start of a text is scanned for summary sentences: the facts are in the lead, and a
+    # 1 MB article must cost no more than a normal one.
+    summary_scan_chars: int = 6000
+    # Sentence-level near-duplicate threshold (word Jaccard) between outlets' variants of one sentence.
+    summary_dup_jaccard: float = 0.5
+    headline_max_chars: int = 140
+
+
+DEFAULT_PARAMS = ClusterParams()

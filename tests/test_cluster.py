@@ -1,0 +1,274 @@
+"""The event index: duplicates, reprints, same-event reports, follow-ups, eviction and bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from bot.core.cluster import EventIndex, event_id_for
+from bot.core.fingerprint import fold, term_set, words
+from bot.core.tuning import DEFAULT_PARAMS
+from bot.models import Article
+
+T0 = datetime(2031, 5, 4, 8, 0, tzinfo=UTC)
+
+# A fictional wire story, as the agency sent it (apostrophes lost in transit) …
+WIRE = "\n".join(
+    (
+        (
+            "PORT ALDER (Meridian) - Velmora s transport ministry closed the Port Alder container harbour on "
+            "Sunday after a fire aboard the tanker Grey Heron spread to two loading cranes, officials said."
+        ),
+        (
+            "The ministry said about 40 per cent of the country s fuel imports pass through the harbour, and that"
+            " shipments would be diverted to the northern terminal at Castemoor."
+        ),
+        (
+            "Firefighters from three districts fought the blaze for six hours before bringing it under control, "
+            "according to harbour master Ilse Varnholt."
+        ),
+        ("No one was killed, but eleven dock workers were treated for smoke inhalation at Saint Brenn hospital."),
+        (
+            "It s the second fire at the harbour this year, and unions have demanded an independent inquiry into "
+            "safety checks on ageing tankers."
+        ),
+        (
+            "Velmora s opposition leader Tomas Achterberg called the closure a failure of oversight and urged the"
+            " minister to appear before parliament."
+        ),
+    )
+)
+
+# … the same story republished by a newspaper with edits: headline, curly quotes, hyphens, furniture.
+REPRINT_TITLE = "Velmora shuts Port Alder harbour after tanker fire spreads to cranes"
+REPRINT = "\n".join(
+    (
+        "PUBLISHED : Sunday, 4 May, 2031, 11:02am",
+        (
+            "Velmora’s transport ministry closed the Port Alder container harbour on Sunday after a fire aboard "
+            "the tanker Grey Heron spread to two loading cranes, officials said."
+        ),
+        (
+            "The ministry said about 40 percent of the country’s fuel imports pass through the harbour, and that "
+            "shipments would be diverted to the northern terminal at Castemoor."
+        ),
+        "READ MORE: Dock unions threaten strike over pay",
+        (
+            "Fire-fighters from three districts fought the blaze for six hours before bringing it under control, "
+            "according to harbour-master Ilse Varnholt."
+        ),
+        ("No one was killed, but eleven dock workers were treated for smoke inhalation at Saint Brenn hospital."),
+        (
+            "Velmora’s opposition leader Tomas Achterberg called the closure a failure of oversight and urged the"
+            " minister to appear before parliament."
+        ),
+    )
+)
+
+# An independent report of the same happening, in other words.
+OTHER_OUTLET_TITLE = "Tanker blaze forces Velmora to close Port Alder, fuel shipments rerouted to Castemoor"
+OTHER_OUTLET = "\n".join(
+    (
+        (
+            "Velmora closed its biggest container port, Port Alder, on Sunday when flames from the burning tanker"
+            " Grey Heron reached the quay's cranes."
+        ),
+        (
+            "Eleven workers needed hospital treatment after breathing smoke, harbour master Ilse Varnholt told "
+            "reporters, adding that crews battled the tanker fire for six hours."
+        ),
+        "Fuel cargoes bound for Port Alder will be sent to Castemoor instead, the transport ministry said.",
+        "Opposition leader Tomas Achterberg demanded that the minister explain the tanker fire to parliament.",
+    )
+)
+
+# Something else entirely.
+UNRELATED_TITLE = "Castemoor Rovers win cup final on penalties"
+UNRELATED = "\n".join(
+    (
+        (
+            "Castemoor Rovers won the national cup final on Saturday, beating Lindqvist Athletic 5-4 on penalties"
+            " after a goalless draw."
+        ),
+        ("Goalkeeper Ada Moravec saved two spot kicks as the club lifted the trophy for the first time since 1998."),
+        "Coach Pieter Holm said the victory belonged to the supporters who had travelled across the country.",
+    )
+)
+
+# Days later, a new happening with the same actors: the harbour reopens after the inquiry.
+FOLLOW_UP_TITLE = "Port Alder reopens as Velmora inquiry blames tanker Grey Heron's ageing pumps"
+FOLLOW_UP = "\n".join(
+    (
+        (
+            "Velmora reopened the Port Alder container harbour on Friday, twelve days after the fire aboard the "
+            "tanker Grey Heron, as an inquiry blamed corroded fuel pumps."
+        ),
+        (
+            "Harbour master Ilse Varnholt said the two damaged cranes had been replaced and that fuel shipments "
+            "diverted to Castemoor would return next week."
+        ),
+        (
+            "Opposition leader Tomas Achterberg said the inquiry report vindicated unions that had warned about "
+            "ageing tankers and called for the transport minister to resign."
+        ),
+    )
+)
+
+
+def art(
+    id_: str,
+    title: str,
+    text: str,
+    when: datetime | None,
+    *,
+    outlet: str = "Outlet",
+    url: str | None = None,
+) -> Article:
+    """A fixture article."""
+    return Article(
+        id=id_,
+        outlet=outlet,
+        url=url or f"https://{outlet.lower()}.example/{id_}",
+        title=title,
+        text=text,
+        published=when,
+    )
+
+
+def test_normalisation_makes_outlets_variants_agree() -> None:
+    """Lost apostrophes, curly quotes, hyphenated names and 'per cent' fold to the same tokens."""
+    assert words("China s leader") == words("China’s leader") == words("China's leader")
+    assert words("Kim Jong-un") == words("Kim Jong Un") == words("Kim Jong-Un")
+    assert words("40 per cent") == words("40 percent") == words("40%")
+    assert words("It s over, don t go") == words("It’s over, don’t go")
+    assert fold("“quoted”") == '"quoted"'
+    assert words("Pokémon") == words("Pokemon")
+    # CJK runs become character bigrams, so a CJK text has comparable tokens at all.
+    assert words("北朝鲜领导人") == ["北朝", "朝鲜", "鲜领", "领导", "导人"]
+    assert term_set("The sanctions") == term_set("the sanction")
+
+
+def test_same_id_and_same_url_are_duplicates() -> None:
+    """A repeated article id, or a new id with an already seen canonical URL, adds nothing."""
+    idx = EventIndex()
+    first = idx.assign(art("a1", "", WIRE, T0), T0)
+    again = idx.assign(art("a1", "", WIRE, T0), T0)
+    same_url = idx.assign(art("a2", "", "different text", T0, url="https://outlet.example/a1"), T0)
+    assert first.kind == "new_event"
+    assert (again.kind, again.event_id, again.score) == ("duplicate", first.event_id, 1.0)
+    assert (same_url.kind, same_url.event_id) == ("duplicate", first.event_id)
+
+
+def test_edited_republication_is_a_reprint() -> None:
+    """Headline, curly quotes, 'per cent', furniture and a dropped paragraph do not hide a reprint."""
+    idx = EventIndex()
+    wire = idx.assign(art("wire", "", WIRE, T0, outlet="Meridian"), T0)
+    later = T0 + timedelta(hours=3)
+    copy = idx.assign(art("paper", REPRINT_TITLE, REPRINT, later, outlet="Paper"), later)
+    assert copy.kind == "reprint"
+    assert copy.event_id == wire.event_id
+    assert copy.score >= DEFAULT_PARAMS.reprint_jaccard
+
+
+def test_independent_report_joins_the_event_and_unrelated_story_does_not() -> None:
+    """Another outlet's own words about the same happening join it; a football final starts its own."""
+    idx = EventIndex()
+    first = idx.assign(art("wire", "", WIRE, T0), T0)
+    t1 = T0 + timedelta(hours=2)
+    other = idx.assign(art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, t1), t1)
+    sport = idx.assign(art("sport", UNRELATED_TITLE, UNRELATED, t1), t1)
+    assert other.kind == "same_event" and other.event_id == first.event_id
+    assert sport.kind == "new_event" and sport.event_id != first.event_id and sport.follows is None
+
+
+def test_later_happening_with_same_actors_is_a_new_event_that_follows() -> None:
+    """Twelve days on, the reopening is a new event recorded as following the fire."""
+    idx = EventIndex()
+    fire = idx.assign(art("wire", "", WIRE, T0), T0)
+    t1 = T0 + timedelta(days=12)
+    reopen = idx.assign(art("reopen", FOLLOW_UP_TITLE, FOLLOW_UP, t1), t1)
+    assert reopen.kind == "new_event"
+    assert reopen.follows == fire.event_id
+
+
+def test_lookalike_at_the_same_time_records_no_follow_up() -> None:
+    """A different happening in the same news cycle never 'follows' (follow-ups come later)."""
+    idx = EventIndex()
+    idx.assign(art("wire", "", WIRE, T0), T0)
+    sport = idx.assign(art("sport", UNRELATED_TITLE, UNRELATED, T0), T0)
+    assert sport.follows is None
+
+
+def test_event_ids_are_deterministic() -> None:
+    """Two indexes fed the same stream name events identically, from the first article id."""
+    ids = []
+    for _ in range(2):
+        idx = EventIndex()
+        ids.append([idx.assign(art(i, "", t, T0), T0).event_id for i, t in (("x", WIRE), ("y", UNRELATED))])
+    assert ids[0] == ids[1]
+    assert ids[0][0] == event_id_for("x")
+
+
+def test_old_events_are_evicted() -> None:
+    """Events whose last report is older than the retention window leave the index."""
+    idx = EventIndex()
+    ev = idx.assign(art("wire", "", WIRE, T0), T0).event_id
+    assert idx.n_events == 1 and len(idx) == 1
+    late = T0 + DEFAULT_PARAMS.retention + timedelta(hours=1)
+    idx.assign(art("sport", UNRELATED_TITLE, UNRELATED, late), late)
+    assert idx.event_of("wire") is None
+    assert ev in idx.drain_evicted()
+    assert idx.n_events == 1 and len(idx) == 1
+
+
+def test_quiet_window_closes_an_event() -> None:
+    """After a quiet window without news, even a close report starts a new event (that follows)."""
+    short = dataclasses.replace(DEFAULT_PARAMS, quiet_window=timedelta(hours=6))
+    idx = EventIndex(short)
+    first = idx.assign(art("wire", "", WIRE, T0), T0)
+    t1 = T0 + timedelta(hours=20)
+    other = idx.assign(art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, t1), t1)
+    assert other.kind == "new_event"
+    assert other.follows == first.event_id
+
+
+def test_restore_rebuilds_the_index() -> None:
+    """After restore, a reprint of a stored article is recognised and its id is a duplicate."""
+    idx = EventIndex()
+    idx.restore(art("wire", "", WIRE, T0), "ev-stored", None, T0)
+    t1 = T0 + timedelta(hours=1)
+    assert idx.assign(art("wire", "", WIRE, T0), t1).kind == "duplicate"
+    copy = idx.assign(art("paper", REPRINT_TITLE, REPRINT, t1), t1)
+    assert (copy.kind, copy.event_id) == ("reprint", "ev-stored")
+
+
+def test_bad_input_never_raises() -> None:
+    """Empty texts, titles only, missing and future dates, non-English and 1 MB texts are handled."""
+    idx = EventIndex()
+    huge = (WIRE + "\n") * (1_000_000 // len(WIRE) + 1)
+    cases = [
+        art("wire", "", WIRE, T0),
+        art("empty", "", "", T0),
+        art("empty2", "", "", T0),
+        art("title-only", "Velmora closes Port Alder harbour after tanker fire", "", None),
+        art("future", "", OTHER_OUTLET, T0 + timedelta(days=400)),
+        art("de", "Hafen von Port Alder nach Brand geschlossen", "Das Verkehrsministerium schloss den Hafen.", T0),
+        art("zh", "港口火灾", "维尔莫拉交通部周日关闭了港口。", T0),
+        art("huge", "Huge", huge, T0),
+        art("punct", "!!!", "... --- ???", T0),
+    ]
+    results = [idx.assign(a, T0) for a in cases]
+    assert all(r.event_id for r in results)
+    # Two empty articles are not "the same event" just because both are empty.
+    assert results[1].event_id != results[2].event_id
+    assert results[7].kind == "reprint"  # the 1 MB text is the wire story, repeated
+    assert idx.event_of("future") is not None
+
+
+def test_per_article_work_is_bounded_by_posting_caps() -> None:
+    """Many articles sharing one term do not make candidate lists grow without bound."""
+    idx = EventIndex()
+    for i in range(300):
+        t = T0 + timedelta(minutes=i)
+        idx.assign(art(f"n{i}", f"Velmora harbour note {i}", f"Velmora harbour update number {i} item{i}x.", t), t)
+    assert max(len(p) for p in idx._postings.values()) <= DEFAULT_PARAMS.posting_cap

@@ -1,0 +1,109 @@
+"""EventTracker: events with reports in arrival order, headlines, summaries, follows and restore."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.core.events import EventTracker
+from tests.test_cluster import (
+    FOLLOW_UP,
+    FOLLOW_UP_TITLE,
+    OTHER_OUTLET,
+    OTHER_OUTLET_TITLE,
+    REPRINT,
+    REPRINT_TITLE,
+    T0,
+    UNRELATED,
+    UNRELATED_TITLE,
+    WIRE,
+    art,
+)
+
+
+def test_events_grow_in_arrival_order_with_headline_summary_and_terms() -> None:
+    """New → grown → unchanged; outlets in order; terms merged; a headline once a title arrives."""
+    tr = EventTracker()
+    u1 = tr.add(art("wire", "", WIRE, T0, outlet="Meridian"), ("Velmora",), T0)
+    assert u1.change == "new" and u1.assignment.kind == "new_event"
+    assert u1.event.headline  # a lead sentence stands in when there is no title
+    assert u1.event.summary and "Velmora s" not in u1.event.summary
+    t1 = T0 + timedelta(hours=1)
+    u2 = tr.add(art("paper", REPRINT_TITLE, REPRINT, t1, outlet="Paper"), ("harbour", "Velmora"), t1)
+    t2 = T0 + timedelta(hours=2)
+    u3 = tr.add(art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, t2, outlet="Other"), ("tanker",), t2)
+    u4 = tr.add(art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, t2, outlet="Other"), ("tanker",), t2)
+    assert (u2.change, u2.assignment.kind) == ("grown", "reprint")
+    assert (u3.change, u3.assignment.kind) == ("grown", "same_event")
+    assert (u4.change, u4.assignment.kind) == ("unchanged", "duplicate")
+    ev = u3.event
+    assert ev.id == u1.event.id
+    assert ev.article_ids == ("wire", "paper", "other")
+    assert ev.outlets == ("Meridian", "Paper", "Other")
+    assert ev.matched_terms == ("Velmora", "harbour", "tanker")
+    assert ev.headline in (REPRINT_TITLE, OTHER_OUTLET_TITLE)
+    assert "Velmora’s" in ev.summary or "Velmora s" not in ev.summary
+    assert ev.first_seen == T0 and ev.updated == t2
+    assert "READ MORE" not in ev.summary and "PUBLISHED" not in ev.summary
+
+
+def test_follow_up_and_unrelated_events() -> None:
+    """The reopening twelve days on follows the fire; the cup final is its own event."""
+    tr = EventTracker()
+    fire = tr.add(art("wire", "", WIRE, T0), (), T0).event
+    sport = tr.add(art("sport", UNRELATED_TITLE, UNRELATED, T0), (), T0).event
+    t1 = T0 + timedelta(days=12)
+    reopen = tr.add(art("reopen", FOLLOW_UP_TITLE, FOLLOW_UP, t1), (), t1).event
+    assert len({fire.id, sport.id, reopen.id}) == 3
+    assert reopen.follows == fire.id and sport.follows is None
+    assert [e.id for e in tr.events()] == [fire.id, sport.id, reopen.id]
+
+
+def test_restore_then_continue_matches_an_uninterrupted_run() -> None:
+    """Rebuilding from stored events after a 'restart' gives the same assignments as never stopping."""
+    a_wire = art("wire", "", WIRE, T0)
+    a_paper = art("paper", REPRINT_TITLE, REPRINT, T0 + timedelta(hours=1))
+    a_other = art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, T0 + timedelta(hours=2))
+    whole = EventTracker()
+    for a in (a_wire, a_paper, a_other):
+        assert a.published is not None
+        last = whole.add(a, (), a.published)
+
+    first = EventTracker()
+    assert a_wire.published is not None and a_paper.published is not None
+    first.add(a_wire, (), a_wire.published)
+    stored = first.add(a_paper, (), a_paper.published).event
+    restarted = EventTracker()
+    restarted.restore(stored, [a_wire, a_paper], a_paper.published)
+    assert restarted.get(stored.id) == stored
+    assert a_other.published is not None
+    resumed = restarted.add(a_other, (), a_other.published)
+    assert resumed.event.id == last.event.id
+    assert resumed.event.article_ids == last.event.article_ids
+    assert resumed.assignment.kind == last.assignment.kind
+
+
+def test_evict_forgets_old_events() -> None:
+    """After the retention window an event is gone from the tracker and the index."""
+    tr = EventTracker()
+    ev = tr.add(art("wire", "", WIRE, T0), (), T0).event
+    later = T0 + tr.params.retention + timedelta(days=1)
+    assert tr.evict(later) == [ev.id]
+    assert tr.get(ev.id) is None and len(tr) == 0
+
+
+def test_bad_articles_make_sane_events() -> None:
+    """Empty, title-only, undated, future-dated and huge articles each give a consistent event."""
+    tr = EventTracker()
+    huge = "Velmora harbour update. " * 50_000
+    for a in (
+        art("empty", "", "", T0),
+        art("title", "Port Alder harbour closed", "", None),
+        art("future", "", OTHER_OUTLET, T0 + timedelta(days=900)),
+        art("huge", "", huge, T0),
+        art("ko", "항구 화재", "벨모라 교통부는 일요일 항구를 폐쇄했다.", T0),
+    ):
+        u = tr.add(a, (), T0)
+        assert a.id in u.event.article_ids
+        assert len(u.event.summary) <= tr.params.summary_max_chars + 1
+        assert len(u.event.headline) <= tr.params.headline_max_chars
+    assert tr.get(tr.index.event_of("title") or "")

@@ -1,0 +1,138 @@
+"""The replay contract: JSONL in, one JSONL line per event out, malformed lines skipped by number."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.models import Article, TopicMatch
+from bot.replay import normalize_text, parse_time, run_replay
+from tests.test_cluster import (
+    OTHER_OUTLET,
+    OTHER_OUTLET_TITLE,
+    REPRINT,
+    REPRINT_TITLE,
+    UNRELATED,
+    UNRELATED_TITLE,
+    WIRE,
+)
+
+FIELDS = {"event_id", "article_ids", "outlets", "headline", "summary", "follows", "matched_terms"}
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    """Write raw lines."""
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _rec(id_: str, title: str, text: str, published: str | None, outlet: str = "Outlet") -> str:
+    """One input line."""
+    rec = {"id": id_, "outlet": outlet, "url": f"https://x.example/{id_}", "title": title, "text": text}
+    if published is not None:
+        rec["published"] = published
+    return json.dumps(rec)
+
+
+def _out(path: Path) -> list[dict]:
+    """Read replay output."""
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_replay_groups_and_reports_malformed_lines(tmp_path: Path) -> None:
+    """Three reports of one event and an unrelated one; bad lines are named by number and skipped."""
+    src = _write(
+        tmp_path / "in.jsonl",
+        [
+            _rec("wire", "", WIRE, "2031-05-04T08:00:00Z", "Meridian"),
+            "{not json",
+            _rec("paper", REPRINT_TITLE, REPRINT, "2031-05-04T11:00:00+03:00", "Paper"),
+            json.dumps({"outlet": "no id"}),
+            "",
+            json.dumps(["a", "list"]),
+            _rec("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, None, "Other"),
+            json.dumps({"id": "badtext", "text": 5}),
+            _rec("sport", UNRELATED_TITLE, UNRELATED, "not a date", "Sports"),
+            _rec("wire", "", WIRE, "2031-05-04T08:00:00Z", "Meridian"),
+        ],
+    )
+    out = tmp_path / "out.jsonl"
+    report = io.StringIO()
+    stats = run_replay(src, out, matcher=None, errors=report)
+    assert [n for n, _ in stats.errors] == [2, 4, 6, 8]
+    assert [line.split(":")[1] for line in report.getvalue().splitlines()] == ["2", "4", "6", "8"]
+    assert "malformed lines skipped" in stats.describe()
+    assert [n for n, _ in stats.warnings] == [9]
+    assert (stats.articles, stats.matched, stats.duplicates, stats.events) == (5, 5, 1, 2)
+    events = _out(out)
+    assert all(set(e) == FIELDS for e in events)
+    fire, sport = events
+    assert fire["article_ids"] == ["wire", "paper", "other"]
+    assert fire["outlets"] == ["Meridian", "Paper", "Other"]
+    assert fire["follows"] is None and sport["follows"] is None
+    assert sport["article_ids"] == ["sport"]
+    assert fire["headline"] and fire["summary"]
+
+
+def test_matcher_filters_and_supplies_terms(tmp_path: Path) -> None:
+    """Only matching articles are clustered; their matched terms reach the event."""
+    src = _write(
+        tmp_path / "in.jsonl",
+        [
+            _rec("wire", "", WIRE, "2031-05-04T08:00:00Z"),
+            _rec("sport", UNRELATED_TITLE, UNRELATED, "2031-05-04T09:00:00Z"),
+        ],
+    )
+
+    def matcher(a: Article) -> TopicMatch:
+        """Matches articles that mention the harbour."""
+        return TopicMatch(matched="harbour" in a.text, terms=("harbour",), reason="test")
+
+    out = tmp_path / "out.jsonl"
+    stats = run_replay(src, out, matcher=matcher)
+    assert (stats.articles, stats.matched) == (2, 1)
+    (event,) = _out(out)
+    assert event["article_ids"] == ["wire"] and event["matched_terms"] == ["harbour"]
+
+
+def test_replay_is_deterministic(tmp_path: Path) -> None:
+    """Two runs over the same file write identical output."""
+    src = _write(tmp_path / "in.jsonl", [_rec("a", "", WIRE, None), _rec("b", UNRELATED_TITLE, UNRELATED, None)])
+    run_replay(src, tmp_path / "o1.jsonl", matcher=None)
+    run_replay(src, tmp_path / "o2.jsonl", matcher=None)
+    assert (tmp_path / "o1.jsonl").read_bytes() == (tmp_path / "o2.jsonl").read_bytes()
+
+
+def test_empty_input_gives_empty_output(tmp_path: Path) -> None:
+    """No lines, no events, no exception."""
+    src = _write(tmp_path / "in.jsonl", [])
+    stats = run_replay(src, tmp_path / "out.jsonl", matcher=None)
+    assert stats.events == 0 and (tmp_path / "out.jsonl").read_text() == ""
+
+
+def test_text_normalisation_and_times() -> None:
+    """Whitespace runs collapse, blank lines go; ISO times become aware UTC, junk becomes None."""
+    assert normalize_text("a \t b\r\n\n\n  c\x00d ") == "a b\nc d"
+    t = parse_time("2031-05-04T11:00:00+03:00")
+    assert t is not None and t.hour == 8 and t.utcoffset() is not None
+    assert parse_time("2031-05-04T08:00:00") == parse_time("2031-05-04T08:00:00Z")
+    assert parse_time("yesterday") is None and parse_time(None) is None and parse_time(5) is None
+
+
+@pytest.mark.shared
+def test_seeds_make_two_events_with_a_follow_up(shared_dir: Path, tmp_path: Path) -> None:
+    """The seed articles: the wire story and its reprint together; the reply alone, following it."""
+    out = tmp_path / "seeds.jsonl"
+    run_replay(shared_dir / "seeds" / "articles.jsonl", out, matcher=None)
+    events = _out(out)
+    assert len(events) == 2
+    first, second = events
+    assert len(first["article_ids"]) == 2 and len(first["outlets"]) == 2
+    assert len(second["article_ids"]) == 1
+    assert second["follows"] == first["event_id"]
+    for ev in events:
+        assert ev["summary"] and len(ev["summary"]) <= 420
+        assert " s " not in ev["summary"] and "Telegram" not in ev["summary"] and "PUBLISHED" not in ev["summary"]

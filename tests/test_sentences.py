@@ -1,0 +1,37 @@
+"""The rule-based sentence splitter."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.sentences import split_sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The boat sank. Nobody was hurt.", ["The boat sank.", "Nobody was hurt."]),
+        ("Mr. Varnholt met Dr. Achterberg. They talked.", ["Mr. Varnholt met Dr. Achterberg.", "They talked."]),
+        ("Author J. R. Moravec spoke. It was late.", ["Author J. R. Moravec spoke.", "It was late."]),
+        ("Prices rose 2.5 percent. Bonds fell.", ["Prices rose 2.5 percent.", "Bonds fell."]),
+        ("The U.S. Navy left. Ships stayed.", ["The U.S. Navy left.", "Ships stayed."]),
+        ("It ended at 3 p.m. on Friday. Then rain.", ["It ended at 3 p.m. on Friday.", "Then rain."]),
+        ('"We are done." Then he left.', ['"We are done."', "Then he left."]),
+        ("“Stop!” she said. He stopped.", ["“Stop!” she said.", "He stopped."]),
+        ("Is it over? Yes! Fine.", ["Is it over?", "Yes!", "Fine."]),
+        ("Talks began on Jan. 5 in Castemoor. They failed.", ["Talks began on Jan. 5 in Castemoor.", "They failed."]),
+        ("Headline without stop\nBody sentence here.", ["Headline without stop", "Body sentence here."]),
+        ("港口关闭了。工人受伤！", ["港口关闭了。", "工人受伤！"]),
+        ("", []),
+        ("   \n\n  ", []),
+    ],
+)
+def test_split(text: str, expected: list[str]) -> None:
+    """Boundaries fall after sentence ends, not after abbreviations, initials or decimals."""
+    assert split_sentences(text) == expected
+
+
+def test_long_text_without_punctuation_is_one_sentence() -> None:
+    """A text with no boundaries comes back whole, whatever its length."""
+    text = "word " * 10_000
+    assert split_sentences(text) == [text.strip()]

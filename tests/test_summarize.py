@@ -1,0 +1,151 @@
+"""Headlines and extractive summaries: central facts, cleanest variants, no boilerplate."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.summarize import (
+    boilerplate_kind,
+    clean_sentence,
+    clean_title,
+    headline,
+    sentence_candidates,
+    summarize,
+)
+from bot.core.tuning import DEFAULT_PARAMS
+
+LOST = "\n".join(
+    (
+        (
+            "CASTEMOOR (Meridian) - Velmora s transport ministry closed the Port Alder harbour on Sunday after a "
+            "tanker fire spread to two cranes."
+        ),
+        (
+            "The ministry said the country s fuel imports would be diverted to the northern terminal at Castemoor"
+            " for at least a week."
+        ),
+        "Harbour master Ilse Varnholt said eleven dock workers had been treated for smoke inhalation.",
+    )
+)
+
+CLEAN = "\n".join(
+    (
+        (
+            "Velmora’s transport ministry closed the Port Alder harbour on Sunday after a tanker fire spread to "
+            "two cranes."
+        ),
+        "PUBLISHED : Sunday, 4 May, 2031, 11:02am",
+        "By Jana Ruskova and Ole Brandt",
+        "READ MORE: Dock unions threaten strike over pay",
+        "Firefighters worked through the night. PHOTO: Meridian Pictures",
+        (
+            "The ministry said the country’s fuel imports would be diverted to the northern terminal at Castemoor"
+            " for at least a week."
+        ),
+        "Join our Telegram channel for the latest news on the harbour fire.",
+        "A version of this article appeared in the print edition of The Velmora Times on May 5, 2031.",
+        "Subscribe now for unlimited access to all our stories and newsletters.",
+        "Reporting by Ole Brandt; Editing by Jana Ruskova.",
+    )
+)
+
+
+def _weights(*texts: str) -> dict[str, float]:
+    """A stand-in centroid: term counts over the texts."""
+    from bot.core.fingerprint import term_set
+
+    out: dict[str, float] = {}
+    for t in texts:
+        for term in term_set(t):
+            out[term] = out.get(term, 0.0) + 1.0
+    return out
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("PUBLISHED : Sunday, 4 May, 2031, 11:02am", "timestamp"),
+        ("UPDATED: Monday", "timestamp"),
+        ("By Jana Ruskova and Ole Brandt", "byline"),
+        ("READ MORE: Dock unions threaten strike over pay", "related link"),
+        ("Firefighters worked. PHOTO: Meridian Pictures", "photo credit"),
+        ("Join our Telegram channel for the latest news.", "social prompt"),
+        ("Join ST's Telegram channel and get the latest breaking news delivered to you.", "social prompt"),
+        ("A version of this article appeared in the print edition of The Times on May 5.", "print note"),
+        ("Subscribe now for unlimited access.", "subscription"),
+        ("Copyright 2031 Meridian. All rights reserved.", "copyright"),
+        ("Reporting by Ole Brandt; Editing by Jana Ruskova.", "agency footer"),
+        ("Click here to read the full report.", "call to action"),
+    ],
+)
+def test_boilerplate_is_recognised(line: str, kind: str) -> None:
+    """Every named kind of outlet furniture is caught."""
+    assert boilerplate_kind(line) == kind
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "By Monday, talks between the unions and the ministry had stalled.",
+        "The ministry said the harbour would reopen next week.",
+        "Shares in Velmora Shipping fell 4 percent after the fire.",
+    ],
+)
+def test_content_is_not_boilerplate(line: str) -> None:
+    """Ordinary news sentences are never taken for furniture."""
+    assert boilerplate_kind(line) is None
+
+
+def test_candidates_skip_boilerplate_and_headline_lines() -> None:
+    """Only real sentences with a full stop become candidates; furniture lines never do."""
+    texts = [c.text for c in sentence_candidates(CLEAN, 0)]
+    assert texts[0].startswith("Velmora’s transport ministry")
+    joined = " ".join(texts)
+    for furniture in ("PUBLISHED", "READ MORE", "Telegram", "print edition", "Subscribe", "Reporting by", "PHOTO"):
+        assert furniture not in joined
+
+
+def test_summary_prefers_the_clean_variant_and_never_repeats() -> None:
+    """Where two outlets carry one sentence, the apostrophe-intact variant is shown, once."""
+    cands = sentence_candidates(LOST, 0) + sentence_candidates(CLEAN, 1)
+    summary = summarize(cands, _weights(LOST, CLEAN))
+    assert "Velmora’s transport ministry" in summary
+    assert "Velmora s" not in summary and "country s" not in summary
+    assert summary.count("closed the Port Alder harbour") == 1
+    assert len(summary) <= DEFAULT_PARAMS.summary_max_chars
+    assert "CASTEMOOR (Meridian)" not in summary
+
+
+def test_summary_is_one_to_three_sentences_within_the_limit() -> None:
+    """A long article still gives at most three sentences and about 400 characters."""
+    long_text = "\n".join(
+        f"Sentence number {i} reports that the Port Alder harbour inquiry heard witness {i} on the fire."
+        for i in range(40)
+    )
+    summary = summarize(sentence_candidates(long_text, 0), _weights(long_text))
+    assert 1 <= summary.count(".") <= 3
+    assert len(summary) <= DEFAULT_PARAMS.summary_max_chars
+
+
+def test_summary_of_nothing_is_empty() -> None:
+    """No text, no summary (and no exception)."""
+    assert summarize([], {}) == ""
+    assert sentence_candidates("", 0) == []
+
+
+def test_clean_sentence_repairs_tokeniser_quotes_and_datelines() -> None:
+    """PTB-style quotes and spaced punctuation are repaired; a wire dateline is removed."""
+    assert clean_sentence("`` We are ready , '' he said .") == "“We are ready,” he said."
+    assert clean_sentence("PORT ALDER (Meridian) - The harbour closed.") == "The harbour closed."
+
+
+def test_headline_picks_a_title_and_strips_the_outlet() -> None:
+    """The headline is the best title; an outlet suffix goes; with no titles, a lead sentence."""
+    assert clean_title("Velmora shuts harbour - Meridian", "Meridian") == "Velmora shuts harbour"
+    assert clean_title("Unions warn - sources", "Meridian") == "Unions warn - sources"
+    weights = _weights(LOST, CLEAN)
+    titles = [("VELMORA HARBOUR!!!", "A"), ("Velmora closes Port Alder harbour after tanker fire", "B")]
+    assert headline(titles, [], weights) == "Velmora closes Port Alder harbour after tanker fire"
+    lead = headline([], sentence_candidates(CLEAN, 0), weights)
+    assert lead.startswith("Velmora’s transport ministry closed")
+    assert headline([], [], {}) == ""
