@@ -275,6 +275,10 @@ class Store:
             first_polled=_dt(row["first_polled"]),
         )
 
+    def next_polls(self) -> dict[str, datetime | None]:
+        """Every known feed's next poll time (None: never polled), in one query."""
+        return {row["name"]: _dt(row["next_poll"]) for row in self._rows("SELECT name, next_poll FROM feeds")}
+
     def record_feed_success(
         self,
         name: str,
@@ -420,14 +424,16 @@ class Store:
         row = rows[0]
         return TopicMatch(bool(row["matched"]), tuple(json.loads(row["terms"])), row["reason"])
 
-    def assigned_articles_since(self, since: datetime) -> list[tuple[Article, str, datetime]]:
-        """Assigned articles first seen at or after `since`, oldest first: the index's restart input."""
-        rows = self._rows(
-            """SELECT * FROM articles WHERE event_id IS NOT NULL AND first_seen >= ?
-               ORDER BY first_seen, rowid""",
-            [_iso(since)],
-        )
-        return [(self._article(row), row["event_id"], _req_dt(row["first_seen"])) for row in rows]
+    def articles(self, ids: Iterable[str]) -> list[Article]:
+        """The stored articles among `ids`, in the order asked."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Article] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._rows(f"SELECT * FROM articles WHERE id IN ({marks})", chunk):
+                found[row["id"]] = self._article(row)
+        return [found[i] for i in wanted if i in found]
 
     @staticmethod
     def _article(row: dict[str, Any]) -> Article:
