@@ -158,9 +158,7 @@ LAST_STAGE = max(item.stage for item in SAMPLE_ITEMS)
 
 def feed_xml(feed: str, stage: int, base_url: str, start: datetime) -> str:
     """The RSS document of one sample feed as it stands at `stage`, newest item first."""
-    items = sorted(
-        (i for i in SAMPLE_ITEMS if i.feed == feed and i.stage <= stage), key=lambda i: i.age
-    )
+    items = sorted((i for i in SAMPLE_ITEMS if i.feed == feed and i.stage <= stage), key=lambda i: i.age)
     slug = SAMPLE_FEEDS[feed]
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>',

@@ -88,8 +88,9 @@ def test_broken_feeds_are_reported_and_the_others_go_on(tmp_path: Path) -> None:
         server.route("/good.xml", body=good)
         server.route("/gone.xml", body="nope", status=404)
         server.route("/down.xml", body="oops", status=500)
-        server.route("/page.xml", body="<html><head><title>Home</title></head><body>hi</body></html>",
-                     content_type="text/html")
+        server.route(
+            "/page.xml", body="<html><head><title>Home</title></head><body>hi</body></html>", content_type="text/html"
+        )
         server.route("/junk.xml", body=bytes(range(256)) * 4, content_type="application/octet-stream")
         names = ["good", "gone", "down", "page", "junk"]
         config = write_config(tmp_path, {n: server.url(f"/{n}.xml") for n in names})

@@ -411,9 +411,7 @@ class Store:
 
     def articles_of_feed(self, feed_name: str) -> list[str]:
         """Ids of the articles seen through one feed (for tests and diagnostics)."""
-        rows = self._rows(
-            "SELECT article_id FROM article_feeds WHERE feed_name = ? ORDER BY article_id", [feed_name]
-        )
+        rows = self._rows("SELECT article_id FROM article_feeds WHERE feed_name = ? ORDER BY article_id", [feed_name])
         return [r["article_id"] for r in rows]
 
     def article_match(self, article_id: str) -> TopicMatch | None:
@@ -552,9 +550,7 @@ class Store:
 
     # -- outbox ---------------------------------------------------------------------------------
 
-    def enqueue_delivery(
-        self, sink: str, event_id: str, *, revision: int, reply_to: str | None, now: datetime
-    ) -> None:
+    def enqueue_delivery(self, sink: str, event_id: str, *, revision: int, reply_to: str | None, now: datetime) -> None:
         """Ask for `revision` of an event on `sink`: a new row to post, or a newer revision to edit in.
 
         A row that is gone (message deleted by an admin) or failed for good is left alone, so the bot
@@ -625,9 +621,7 @@ class Store:
 
     def message_id(self, sink: str, event_id: str) -> str | None:
         """The platform message id of an event's alert on a sink, once posted."""
-        rows = self._rows(
-            "SELECT message_id FROM deliveries WHERE sink = ? AND event_id = ?", [sink, event_id]
-        )
+        rows = self._rows("SELECT message_id FROM deliveries WHERE sink = ? AND event_id = ?", [sink, event_id])
         return rows[0]["message_id"] if rows else None
 
     def outbox_depth(self) -> int:
@@ -656,9 +650,7 @@ class Store:
 
     def add_subscriber(self, chat_id: int, now: datetime) -> bool:
         """Subscribe a private chat to the alerts; False when it already was."""
-        cursor = self._write(
-            "INSERT OR IGNORE INTO subscribers (chat_id, since) VALUES (?, ?)", [chat_id, _iso(now)]
-        )
+        cursor = self._write("INSERT OR IGNORE INTO subscribers (chat_id, since) VALUES (?, ?)", [chat_id, _iso(now)])
         return cursor.rowcount > 0
 
     def remove_subscriber(self, chat_id: int) -> bool:
