@@ -1,0 +1,173 @@
+"""One poll cycle in-process: the real Fetcher, Store, topic rules and event tracker, a hand-driven clock."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.fetch import Fetcher, FetchLimits
+from bot.adapters.store import Store
+from bot.core.events import EventTracker
+from bot.models import Feed
+from bot.pipeline import Pipeline, PollPolicy
+from bot.settings import load_topics
+from tests.fakes import FeedServer
+
+REPO = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def rss(*items: tuple[str, str, str, datetime | None]) -> str:
+    """An RSS document of (title, link, description, date) items."""
+    body = "".join(
+        f"<item><title>{t}</title><link>{link}</link><description>{d}</description>"
+        + (f"<pubDate>{format_datetime(when)}</pubDate>" if when else "")
+        + "</item>"
+        for t, link, d, when in items
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'
+
+
+STORY = (
+    "Xi Jinping receives Kim Jong Un in Beijing",
+    "https://wire.example/xi-kim?utm_source=rss",
+    "China's president Xi Jinping welcomed North Korean leader Kim Jong Un to Beijing on Monday for talks.",
+    NOW - timedelta(hours=2),
+)
+OFF_TOPIC = ("Rice prices steady in Bangkok", "https://wire.example/rice", "Thai rice was unchanged.", NOW)
+
+
+@pytest.fixture
+async def parts(tmp_path: Path) -> AsyncIterator[tuple[Pipeline, Store, Clock]]:
+    """A pipeline on a fresh database with short fetch limits and no jitter."""
+    store = Store.open(tmp_path / "ww.db")
+    clock = Clock()
+    limits = FetchLimits(connect_timeout_s=2, read_timeout_s=2, total_timeout_s=3)
+    async with Fetcher(limits) as fetcher:
+        pipeline = Pipeline(
+            store=store,
+            fetcher=fetcher,
+            rules=load_topics(REPO / "config" / "topics.toml"),
+            tracker=EventTracker(),
+            sinks=lambda: ["console"],
+            clock=clock,
+            policy=PollPolicy(jitter=0.0),
+            rng=random.Random(1),
+        )
+        yield pipeline, store, clock
+    store.close()
+
+
+async def test_matching_article_becomes_an_event_and_an_outbox_row(parts) -> None:
+    """A matching item is stored, grouped into an event and queued; an off-topic one is only stored."""
+    pipeline, store, _ = parts
+    with FeedServer() as server:
+        server.route("/a.xml", body=rss(STORY, OFF_TOPIC))
+        report = await pipeline.run_cycle([Feed("Wire", server.url("/a.xml"))])
+    assert (report.entries, report.new, report.matched, report.events) == (2, 2, 1, 1)
+    [event] = store.latest_events(5)
+    assert event.reports[0].url == "https://wire.example/xi-kim"  # tracking parameter gone
+    assert [d.event_id for d in store.deliveries("console")] == [event.id]
+
+
+async def test_same_article_through_two_feeds_is_stored_once(parts) -> None:
+    """The same link in two feeds is one article, linked to both feeds, and one event."""
+    pipeline, store, _ = parts
+    with FeedServer() as server:
+        server.route("/a.xml", body=rss(STORY))
+        server.route("/b.xml", body=rss(STORY))
+        report = await pipeline.run_cycle([Feed("A", server.url("/a.xml")), Feed("B", server.url("/b.xml"))])
+    assert report.new == 1 and store.article_count() == 1 and store.event_count() == 1
+    assert store.articles_of_feed("A") == store.articles_of_feed("B")
+
+
+async def test_backlog_entries_are_stored_but_not_alerted(parts) -> None:
+    """An entry older than the backlog age is kept in the store and never reaches the outbox."""
+    pipeline, store, _ = parts
+    old = (*STORY[:3], NOW - timedelta(days=3))
+    with FeedServer() as server:
+        server.route("/a.xml", body=rss(old))
+        report = await pipeline.run_cycle([Feed("Wire", server.url("/a.xml"))])
+    assert (report.new, report.matched, report.events) == (1, 1, 0)
+    assert store.outbox_depth() == 0
+
+
+async def test_unchanged_feed_costs_a_304_and_no_new_rows(parts) -> None:
+    """The second poll sends the validators, gets 304 and stores nothing new."""
+    pipeline, store, clock = parts
+    with FeedServer() as server:
+        server.route("/a.xml", body=rss(STORY), validators=True)
+        feed = Feed("Wire", server.url("/a.xml"))
+        await pipeline.run_cycle([feed])
+        clock.now += timedelta(minutes=20)
+        report = await pipeline.run_cycle([feed])
+        assert "if-none-match" in server.requests[-1].headers
+    assert report.feeds[0].status == "not_modified" and report.new == 0
+    assert store.article_count() == 1
+
+
+async def test_failing_feed_backs_off_exponentially_then_recovers(parts) -> None:
+    """Each failure doubles the wait (capped); a success resets the count and the normal interval."""
+    pipeline, store, clock = parts
+    waits = []
+    with FeedServer() as server:
+        server.route("/a.xml", body="down", status=503)
+        feed = Feed("Wire", server.url("/a.xml"), interval_s=60)
+        for _ in range(10):
+            await pipeline.run_cycle([feed])
+            state = store.feed_state("Wire")
+            waits.append((state.next_poll - clock.now).total_seconds())
+            clock.now = state.next_poll
+        assert waits[:4] == [120, 240, 480, 960]
+        assert max(waits) == PollPolicy().backoff_cap_s
+        [health] = store.feed_health()
+        assert health.consecutive_failures == 10 and health.last_error_kind == "http"
+        server.update("/a.xml", body=rss(STORY), status=200)
+        await pipeline.run_cycle([feed])
+    [health] = store.feed_health()
+    assert health.consecutive_failures == 0 and health.failing_since is None
+    assert (store.feed_state("Wire").next_poll - clock.now).total_seconds() == 60
+
+
+async def test_permanent_redirect_is_remembered(parts) -> None:
+    """After a 301 the feed is polled at its new address directly."""
+    pipeline, store, _ = parts
+    with FeedServer() as server:
+        server.route("/new.xml", body=rss(STORY))
+        server.redirect("/old.xml", "/new.xml", status=301)
+        feed = Feed("Wire", server.url("/old.xml"))
+        await pipeline.run_cycle([feed])
+        assert store.feed_state("Wire").poll_url == server.url("/new.xml")
+        await pipeline.run_cycle([feed])
+        assert server.hits("/old.xml") == 1 and server.hits("/new.xml") == 2
+
+
+async def test_restart_rebuilds_the_event_index(parts, tmp_path: Path) -> None:
+    """A new tracker restored from the store puts a later report of the same story into the same event."""
+    pipeline, store, clock = parts
+    copy = ("Kim Jong-un meets Xi Jinping in Beijing", "https://paper.example/kim-xi", STORY[2], NOW)
+    with FeedServer() as server:
+        server.route("/a.xml", body=rss(STORY))
+        await pipeline.run_cycle([Feed("Wire", server.url("/a.xml"))])
+        pipeline.tracker = EventTracker()
+        assert pipeline.restore(timedelta(days=14)) == 1
+        server.route("/b.xml", body=rss(copy))
+        clock.now += timedelta(minutes=5)
+        report = await pipeline.run_cycle([Feed("Paper", server.url("/b.xml"))])
+    assert report.events == 1 and store.event_count() == 1
+    assert store.latest_events(1)[0].outlets == ("Wire", "Paper")
