@@ -30,8 +30,9 @@ def records() -> tuple[list[dict[str, Any]], dict[str, str]]:
     recs = [
         {
             "id": r["doc"],
-            # Neutral outlet and URL: the doc name carries the gold subtopic ("…ecbplus.xml").
-            "outlet": "ECB+",
+            # Neutral outlet and URL (the doc name carries the gold subtopic, "…ecbplus.xml"); one outlet
+            # per document, as the corpus collects articles from many publications.
+            "outlet": f"ECB+ source {n}",
             "url": f"https://ecbplus.example/doc/{n}",
             "title": "",
             "text": r["text"],

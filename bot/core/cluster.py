@@ -235,7 +235,12 @@ class EventIndex:
         best: str | None = None
         best_j = 0.0
         short = n_shingles < p.reprint_min_shingles
-        for key in self._lsh.query(sig.minhash):
+        keys = self._lsh.query(sig.minhash)
+        if len(keys) > p.reprint_max_verify:
+            # Buckets swollen by common phrases: verify the newest only (keys grow with arrival, and
+            # republications follow their original closely), so the cost per article stays bounded.
+            keys = heapq.nlargest(p.reprint_max_verify, keys)
+        for key in keys:
             m = self._members.get(key)
             if m is None or m.digest is None:
                 continue

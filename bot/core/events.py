@@ -11,6 +11,9 @@ from bot.core.summarize import Candidate, headline, sentence_candidates, summari
 from bot.core.tuning import DEFAULT_PARAMS, ClusterParams
 from bot.models import Article, Assignment, Event, EventChange, EventUpdate, Report
 
+# Estimated shingle Jaccard above which an untitled reprint from the same outlet is the same article.
+_IDENTICAL_TEXT = 0.9
+
 
 @dataclass(slots=True)
 class _State:
@@ -49,6 +52,9 @@ class EventTracker:
         self._drop_evicted()
         st = self._states.get(assignment.event_id)
         if assignment.kind == "duplicate" and st is not None:
+            return EventUpdate(assignment, st.event, "unchanged")
+        if assignment.kind == "reprint" and st is not None and _reserved(st.event, article, assignment.score):
+            # The outlet re-served its own article under a new id (a GUID minted on every poll): not news.
             return EventUpdate(assignment, st.event, "unchanged")
         if assignment.kind == "duplicate":
             # Held by the index but not here (cannot happen through this class): treat as new.
@@ -141,3 +147,19 @@ class EventTracker:
             matched_terms=tuple(dict.fromkeys((*ev.matched_terms, *terms))),
             updated=now,
         )
+
+
+def _reserved(event: Event, article: Article, reprint_score: float) -> bool:
+    """True when the event already holds this outlet's report under the same title (or, untitled, the same text).
+
+    An empty title says nothing: two untitled near-copies from one outlet are the same article only when
+    the text is all but identical (ECB+ gives every document one outlet and no title; its real reprints
+    score 0.35–0.6 and must still be recorded).
+    """
+    title = article.title.casefold().strip()
+    same_outlet = [r for r in event.reports if r.outlet == article.outlet]
+    if not same_outlet:
+        return False
+    if title:
+        return any(r.title.casefold().strip() == title for r in same_outlet)
+    return reprint_score >= _IDENTICAL_TEXT
