@@ -26,7 +26,7 @@ from bot.core.events import EventTracker
 from bot.core.render_text import render_text
 from bot.core.tuning import DEFAULT_PARAMS
 from bot.delivery import DeliveryPolicy, DeliveryWorker
-from bot.errors import ConfigError, StoreError
+from bot.errors import ConfigError, SinkFatal, StoreError
 from bot.models import Feed
 from bot.pipeline import CycleReport, Pipeline, PollPolicy
 from bot.settings import Settings, load_feeds, load_topics
@@ -173,7 +173,8 @@ async def run_service(
             try:
                 await application.initialize()
             except Exception as exc:  # an invalid token or an unreachable API: say so once, no retry storm
-                raise ConfigError(f"TELEGRAM_BOT_TOKEN: the Bot API refused to start the bot: {exc}") from exc
+                # Not chained: python-telegram-bot's InvalidToken message quotes the token itself.
+                raise ConfigError(_startup_failure(exc, settings.telegram_token)) from None
         elif deliver:
             print(
                 "wirewatch: TELEGRAM_BOT_TOKEN is not set: alerts are printed to the console instead.",
@@ -190,6 +191,7 @@ async def run_service(
             resolve=lambda name: _resolve_sink(runtime, application, name),
             clock=clock,
             policy=DeliveryPolicy(edit_interval_s=settings.edit_interval_s),
+            on_fatal=lambda name, exc: _drop_blocked_subscriber(runtime, name, exc),
         )
         if application is not None:
             from bot.commands import Commands
@@ -280,26 +282,66 @@ async def run_service(
         await runtime.aclose()
 
 
+def _startup_failure(exc: Exception, token: str) -> str:
+    """Why the bot could not start, for the console: never the token, which PTB's own message quotes."""
+    from telegram.error import InvalidToken
+
+    from bot.adapters.telegram import redact
+
+    if isinstance(exc, InvalidToken):
+        return (
+            "TELEGRAM_BOT_TOKEN: the Bot API rejected the token (HTTP 401 or 404). Check the token from "
+            "@BotFather (and TELEGRAM_BASE_URL, if it is set)."
+        )
+    return f"TELEGRAM_BOT_TOKEN: the bot could not start: {redact(str(exc), token) or type(exc).__name__}"
+
+
 def _resolve_sink(runtime: Runtime, application: object | None, name: str) -> Sink | None:
     """Find the sink of an outbox row; subscribers' private chats get a Telegram sink on demand."""
     if name in runtime.static_sinks:
         return runtime.static_sinks[name]
-    if name in runtime.dm_sinks:
-        return runtime.dm_sinks[name]
     if name.startswith(DM_SINK_PREFIX) and application is not None:
         from bot.adapters.telegram import TelegramSink
 
         chat = int(name.removeprefix(DM_SINK_PREFIX))
+        if chat not in runtime.store.subscribers():
+            runtime.dm_sinks.pop(name, None)
+            return None  # unsubscribed (or blocked the bot) after the alert was queued: do not send it
+        if name in runtime.dm_sinks:
+            return runtime.dm_sinks[name]
         sink = TelegramSink(application.bot, chat, name=name)  # type: ignore[attr-defined]
         runtime.dm_sinks[name] = sink
         return sink
     return None
 
 
+def _drop_blocked_subscriber(runtime: Runtime, name: str, exc: SinkFatal) -> bool:
+    """A subscriber's private chat refuses the bot (blocked it, account deleted): unsubscribe it for good.
+
+    Only a refusal of this one chat counts: a revoked token also raises SinkFatal, and must not cost
+    every subscriber their subscription.
+    """
+    if not name.startswith(DM_SINK_PREFIX):
+        return False
+    from telegram.error import BadRequest, Forbidden
+
+    if not isinstance(exc.__cause__, Forbidden | BadRequest):
+        return False
+    chat = int(name.removeprefix(DM_SINK_PREFIX))
+    runtime.store.remove_subscriber(chat)
+    runtime.dm_sinks.pop(name, None)
+    log.warning("subscriber %s refuses the bot's messages (%s): unsubscribed", chat, exc)
+    return True
+
+
 def _tick_seconds(feeds: Sequence[Feed]) -> float:
-    """How often to look for due feeds: a fraction of the shortest interval, between 1 and 30 seconds."""
+    """How often to look for due feeds: a quarter of the shortest interval, between 0.25 and 30 seconds.
+
+    A feed is polled at the first tick after it is due, so a tick as long as the interval (1 s feeds)
+    would poll it every other tick, at twice its interval.
+    """
     shortest = min((f.interval_s for f in feeds), default=60)
-    return float(min(30, max(1, shortest // 4 or 1)))
+    return float(min(30.0, max(0.25, shortest / 4)))
 
 
 def _install_signals(stop: asyncio.Event, options: ServiceOptions) -> None:

@@ -172,6 +172,7 @@ class Fault:
     retry_after: int = 1
     delay: float = 0.0  # for "slow": seconds to wait before answering normally
     description: str = ""
+    chat_id: str | None = None  # only calls addressed to this chat (as the client sent chat_id); None: any
 
 
 class FakeBotAPI:
@@ -265,14 +266,17 @@ class FakeBotAPI:
         retry_after: int = 1,
         delay: float = 0.0,
         description: str = "",
+        chat_id: int | str | None = None,
     ) -> None:
         """Make the next `times` calls of `method` (None: any but getUpdates) fail with `kind`.
 
         Kinds: "429" (with retry_after), "500", "502", "403" (bot kicked), "401" (invalid token), "400" (with
-        `description`), "slow" (answer normally after `delay` seconds).
+        `description`), "slow" (answer normally after `delay` seconds). With `chat_id`, only calls addressed
+        to that chat fail (e.g. one subscriber who blocked the bot).
         """
+        chat = None if chat_id is None else str(chat_id)
         with self._lock:
-            self._faults.append(Fault(kind, method, times, retry_after, delay, description))
+            self._faults.append(Fault(kind, method, times, retry_after, delay, description, chat))
 
     def clear_faults(self) -> None:
         """Forget every programmed fault."""
@@ -415,10 +419,12 @@ class FakeBotAPI:
         self._next_message_id[chat_id] = self._next_message_id.get(chat_id, 0) + 1
         return self._next_message_id[chat_id]
 
-    def _take_fault(self, method: str) -> Fault | None:
-        """Consume one programmed fault matching `method`, if any."""
+    def _take_fault(self, method: str, chat_id: object = None) -> Fault | None:
+        """Consume one programmed fault matching `method` (and the call's chat, for chat faults), if any."""
         with self._lock:
             for fault in self._faults:
+                if fault.chat_id is not None and fault.chat_id != str(chat_id):
+                    continue
                 if fault.method == method or (fault.method is None and method != "getUpdates"):
                     fault.times -= 1
                     if fault.times <= 0:
@@ -452,7 +458,7 @@ class FakeBotAPI:
             return _error(404, "Not Found")
         if token != self.token:
             return _error(401, "Unauthorized")
-        fault = self._take_fault(call.method)
+        fault = self._take_fault(call.method, call.params.get("chat_id"))
         if fault is not None:
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)

@@ -8,6 +8,7 @@ sink because the bot was removed or its token revoked.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
@@ -179,6 +180,9 @@ def build_application(
     server works. The AIORateLimiter keeps Telegram's limits (30 msg/s overall, 20 msg/min per channel).
     """
     quiet_http_loggers()
+    # Opt in to PTB's future time type now: RetryAfter.retry_after becomes a timedelta (retry_after_seconds
+    # reads either) instead of an int that warns PTBDeprecationWarning on every 429.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     request = HTTPXRequest(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
