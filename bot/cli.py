@@ -6,7 +6,6 @@ Heavy modules are imported inside each command so `wirewatch --help` starts fast
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -133,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run() -> int:
     """`wirewatch run`."""
+    import asyncio  # here, not at the top: asyncio (with ssl) is most of what `--help` would import
+
     from bot.app import run_service
     from bot.settings import load_settings
 
@@ -142,6 +143,8 @@ def _run() -> int:
 
 def _poll(*, once: bool, as_json: bool) -> int:
     """`wirewatch poll [--once] [--json]`."""
+    import asyncio
+
     from bot.app import poll_forever, poll_once
     from bot.settings import load_settings
 
@@ -181,6 +184,8 @@ def _replay(articles: Path, out: Path, *, no_filter: bool) -> int:
 
 def _demo(speed: float) -> int:
     """`wirewatch demo`."""
+    import asyncio
+
     from bot.demo import run_demo
 
     return asyncio.run(run_demo(speed=speed, out=sys.stdout))
