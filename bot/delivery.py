@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -54,38 +54,67 @@ class DeliveryWorker:
         clock: Callable[[], datetime],
         policy: DeliveryPolicy | None = None,
         rng: random.Random | None = None,
+        on_fatal: Callable[[str, SinkFatal], bool] | None = None,
     ) -> None:
         self.store = store
         self.resolve = resolve
         self.clock = clock
         self.policy = policy or DeliveryPolicy()
         self.rng = rng or random.Random()
+        # Told when a sink refuses delivery; True means the sink is gone for good (a subscriber who blocked
+        # the bot) and the row is parked at once instead of being asked again for hours.
+        self.on_fatal = on_fatal
         self._wake = asyncio.Event()
+        # Posts the platform accepted whose message id the database refused to record (disk full, locked):
+        # the next attempt records the id instead of posting again. Lost with the process (docs/reliability.md).
+        self._unrecorded: dict[tuple[str, str], tuple[str, int]] = {}  # (sink, event) → (message id, revision)
 
     def notify(self) -> None:
         """Wake the worker now (new rows were queued)."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, idle_s: float = 1.0) -> None:
-        """Drain the outbox until `stop` is set; the pass in flight finishes before returning."""
-        while not stop.is_set():
-            try:
-                await self.drain_once()
-            except StoreError:
-                log.exception("delivery pass failed on the database; retrying shortly")
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+        """Drain the outbox until `stop` is set; the sends in flight finish before returning.
 
-    async def drain_once(self) -> PassStats:
-        """One pass: every sink's due rows, sinks side by side so one slow platform never delays another."""
+        Each sink is drained by its own task, and a sink still busy (a platform that hangs until its
+        timeout) is skipped by the next passes while the other sinks go on: one never delays another.
+        """
+        busy: dict[str, asyncio.Task[PassStats]] = {}
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                for name, task in list(busy.items()):
+                    if task.done():
+                        del busy[name]
+                        if not task.cancelled() and isinstance(task.exception(), StoreError):
+                            log.error("delivery to %s failed on the database: %s", name, task.exception())
+                try:
+                    for name, rows in self._due_by_sink(skip=busy.keys()).items():
+                        busy[name] = asyncio.create_task(self._drain_sink(name, rows))
+                except StoreError:
+                    log.exception("delivery pass failed on the database; retrying shortly")
+                waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+                await asyncio.wait([*waiters, *busy.values()], timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+            if busy:
+                await asyncio.gather(*busy.values(), return_exceptions=True)
+        finally:
+            for task in busy.values():
+                task.cancel()  # only reached unfinished when the worker itself is cancelled
+
+    def _due_by_sink(self, skip: Collection[str] = ()) -> dict[str, list[Delivery]]:
+        """The due rows, at most a batch per sink, of every sink not in `skip`."""
         due = self.store.due_deliveries(self.clock(), limit=self.policy.batch * 20)
         per_sink: dict[str, list[Delivery]] = defaultdict(list)
         for row in due:
-            if len(per_sink[row.sink]) < self.policy.batch:
+            if row.sink not in skip and len(per_sink[row.sink]) < self.policy.batch:
                 per_sink[row.sink].append(row)
+        return per_sink
+
+    async def drain_once(self) -> PassStats:
+        """One pass: every sink's due rows, sinks side by side so one slow platform never delays another."""
+        per_sink = self._due_by_sink()
         results = await asyncio.gather(*(self._drain_sink(name, rows) for name, rows in per_sink.items()))
         return PassStats(
             posted=sum(r.posted for r in results),
@@ -141,10 +170,16 @@ class DeliveryWorker:
                         row.sink, row.event_id, now + timedelta(seconds=self.policy.parent_wait_s)
                     )
                     return "deferred"
-                message_id = await sink.post(event, reply_to)
+                key = (row.sink, row.event_id)
+                if key in self._unrecorded:
+                    message_id, revision = self._unrecorded[key]
+                else:
+                    message_id = await sink.post(event, reply_to)
+                    self._unrecorded[key] = (message_id, revision)
                 self.store.record_sent(
                     row.sink, row.event_id, message_id=message_id, revision=revision, now=self.clock()
                 )
+                del self._unrecorded[key]
                 log.info("posted event %s to %s as message %s", row.event_id, row.sink, message_id)
                 return "posted"
             if row.last_sent is not None:
@@ -168,7 +203,8 @@ class DeliveryWorker:
             self._failed(row, exc, 0.0, final="gone")
             return "failed"
         except SinkFatal as exc:
-            final = "failed" if row.attempts + 1 >= self.policy.fatal_attempts else None
+            dropped = self.on_fatal is not None and self.on_fatal(row.sink, exc)
+            final = "failed" if dropped or row.attempts + 1 >= self.policy.fatal_attempts else None
             log.error("sink %s refuses delivery: %s", row.sink, exc)
             self._failed(row, exc, self.policy.fatal_retry_s, final=final)
             return "fatal"

@@ -261,8 +261,9 @@ class Pipeline:
             if article.id in known:
                 self.store.link_article_feed(article.id, feed.name, now)
                 continue
-            if article.guid and (other := self.store.known_guid(article.guid)) is not None:
-                # The same GUID under a new URL: the same article, not a new one.
+            if article.guid and (other := self.store.known_guid(article.guid, article.title)) is not None:
+                # The same GUID and title under a new URL: the same article, not a new one. A different
+                # title under a reused GUID is another story (broken feeds give every item one GUID).
                 self.store.link_article_feed(other, feed.name, now)
                 continue
             known.add(article.id)

@@ -214,10 +214,25 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Group writes into one transaction (nested calls become savepoints); errors become StoreError."""
+        conn = self._db.conn
         try:
-            with self._db.atomic():
+            if conn.in_transaction:
+                with self._db.atomic():  # a savepoint inside the open transaction
+                    yield
+                return
+            # IMMEDIATE takes the write lock up front, so busy_timeout applies: a deferred transaction that
+            # reads, then writes fails at once with "database is locked" while another process writes.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
                 yield
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise StoreError(f"database {self.path}: {exc}") from exc
 
     def _write(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
@@ -364,9 +379,12 @@ class Store:
             found.update(r["id"] for r in self._rows(f"SELECT id FROM articles WHERE id IN ({marks})", chunk))
         return found
 
-    def known_guid(self, guid: str) -> str | None:
-        """Return the id of a stored article with this GUID, if any."""
-        rows = self._rows("SELECT id FROM articles WHERE guid = ? LIMIT 1", [guid])
+    def known_guid(self, guid: str, title: str | None = None) -> str | None:
+        """Return the id of a stored article with this GUID (and this title, when given), if any."""
+        if title is None:
+            rows = self._rows("SELECT id FROM articles WHERE guid = ? LIMIT 1", [guid])
+        else:
+            rows = self._rows("SELECT id FROM articles WHERE guid = ? AND title = ? LIMIT 1", [guid, title])
         return rows[0]["id"] if rows else None
 
     def save_article(
