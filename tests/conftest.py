@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The end-to-end fixtures (botapi, newsroom) live beside their helpers in tests/e2e.py.
+pytest_plugins = ["tests.e2e"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 

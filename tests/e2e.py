@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
+import pytest
+
 from bot.app import ServiceOptions, run_service
 from bot.demo_feeds import FOLLOW_UP, INDEPENDENT, NEAR_COPY, WIRE_STORY
 from bot.settings import Settings, load_settings
@@ -290,3 +292,17 @@ __all__ = [
     "settings_for",
     "until",
 ]
+
+
+@pytest.fixture
+def botapi() -> Iterator[FakeBotAPI]:
+    """A loopback Bot API server."""
+    with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def newsroom() -> Iterator[Newsroom]:
+    """The test feeds on a loopback feed server, empty at first."""
+    with FeedServer() as server:
+        yield Newsroom(server)

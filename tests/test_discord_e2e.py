@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +24,6 @@ from tests.e2e import (
 )
 from tests.fake_botapi import FakeBotAPI
 from tests.fake_discord import FakeDiscord
-from tests.fakes import FeedServer
-
-
-@pytest.fixture
-def botapi() -> Iterator[FakeBotAPI]:
-    """A loopback Bot API server."""
-    with FakeBotAPI() as fake:
-        yield fake
-
-
-@pytest.fixture
-def newsroom() -> Iterator[Newsroom]:
-    """The test feeds on a loopback feed server, empty at first."""
-    with FeedServer() as server:
-        yield Newsroom(server)
 
 
 @pytest.fixture

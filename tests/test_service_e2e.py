@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,23 +30,8 @@ from tests.e2e import (
     until,
 )
 from tests.fake_botapi import FakeBotAPI
-from tests.fakes import FeedServer
 
 USER = 1001  # the private chat (and user id) commands come from in these tests
-
-
-@pytest.fixture
-def botapi() -> Iterator[FakeBotAPI]:
-    """A loopback Bot API server."""
-    with FakeBotAPI() as fake:
-        yield fake
-
-
-@pytest.fixture
-def newsroom() -> Iterator[Newsroom]:
-    """The test feeds on a loopback feed server, empty at first."""
-    with FeedServer() as server:
-        yield Newsroom(server)
 
 
 def replies_to(botapi: FakeBotAPI, chat: int) -> list[str]:
