@@ -249,6 +249,16 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"database {self.path}: {exc}") from exc
 
+    def _rows_with_ids(self, sql: str, ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Run `sql`, whose "{}" stands for a list of placeholders, over `ids` in chunks."""
+        wanted = list(dict.fromkeys(ids))
+        rows: list[dict[str, Any]] = []
+        # SQLite limits bound parameters; 500 per query stays far below it.
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows.extend(self._rows(sql.format(",".join("?" * len(chunk))), chunk))
+        return rows
+
     def integrity_ok(self) -> bool:
         """Return True when `PRAGMA integrity_check` reports no problem."""
         return self._rows("PRAGMA integrity_check")[0].get("integrity_check") == "ok"
@@ -370,14 +380,7 @@ class Store:
 
     def known_article_ids(self, ids: Iterable[str]) -> set[str]:
         """Return which of `ids` are already stored."""
-        wanted = list(dict.fromkeys(ids))
-        found: set[str] = set()
-        # SQLite limits bound parameters; 500 per query stays far below it.
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(r["id"] for r in self._rows(f"SELECT id FROM articles WHERE id IN ({marks})", chunk))
-        return found
+        return {row["id"] for row in self._rows_with_ids("SELECT id FROM articles WHERE id IN ({})", ids)}
 
     def known_guid(self, guid: str, title: str | None = None) -> str | None:
         """Return the id of a stored article with this GUID (and this title, when given), if any."""
@@ -443,12 +446,10 @@ class Store:
     def articles(self, ids: Iterable[str]) -> list[Article]:
         """The stored articles among `ids`, in the order asked."""
         wanted = list(dict.fromkeys(ids))
-        found: dict[str, Article] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self._rows(f"SELECT * FROM articles WHERE id IN ({marks})", chunk):
-                found[row["id"]] = self._article(row)
+        found = {
+            row["id"]: self._article(row)
+            for row in self._rows_with_ids("SELECT * FROM articles WHERE id IN ({})", wanted)
+        }
         return [found[i] for i in wanted if i in found]
 
     @staticmethod
