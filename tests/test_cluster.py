@@ -272,3 +272,33 @@ def test_per_article_work_is_bounded_by_posting_caps() -> None:
         t = T0 + timedelta(minutes=i)
         idx.assign(art(f"n{i}", f"Velmora harbour note {i}", f"Velmora harbour update number {i} item{i}x.", t), t)
     assert max(len(p) for p in idx._postings.values()) <= DEFAULT_PARAMS.posting_cap
+
+
+# Two fictional title fights in one arena: the same champion and wording, a different challenger.
+BOUT_A = (
+    "Champion Darek Voss defended his heavyweight belt at the Lindqvist Arena on Saturday, stopping Amos "
+    "Kettering in the seventh round.\nVoss landed a left hook that sent Kettering into the ropes before the "
+    "referee waved the fight off.\nKettering, a former cruiserweight, had promised to go the distance."
+    "\nIt was the first stoppage loss of the career of Kettering."
+)
+BOUT_B = (
+    "Champion Darek Voss kept his heavyweight belt at the Lindqvist Arena, stopping Ruben Halloway in the "
+    "sixth round on Saturday.\nHalloway went down twice before the referee waved the fight off.\nThe challenger "
+    "Halloway had trained for a year for the chance.\nVoss has not lost in five years."
+)
+
+
+def test_same_wording_about_another_main_actor_is_another_event() -> None:
+    """Lookalike reports whose strongest names exclude each other's stay apart, however similar the words."""
+    idx = EventIndex()
+    a = idx.assign(art("bout-a", "", BOUT_A, T0), T0)
+    b = idx.assign(art("bout-b", "", BOUT_B, T0), T0)
+    assert b.kind == "new_event" and b.event_id != a.event_id
+
+
+def test_a_name_opening_a_sentence_keeps_its_boost() -> None:
+    """Names are boosted as whole terms: 'Kettering' weighs the same at a sentence start as mid-sentence."""
+    idx = EventIndex()
+    w = idx.term_weights("", "Kettering lost the bout. Fans cheered for Kettering and the arena.")
+    plain = idx.term_weights("", "Kettering lost the bout. Fans cheered for kettering and the arena.")
+    assert w["kettering"] > plain["kettering"]

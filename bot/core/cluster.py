@@ -56,6 +56,9 @@ class _Event:
     centroid: dict[str, float] = field(default_factory=dict)
     norm2: float = 0.0
     entities: set[str] = field(default_factory=set)
+    # Body names → summed idf weight over members, and the strongest one: who the event is about.
+    names: dict[str, float] = field(default_factory=dict)
+    top_name: str = ""
     members: list[int] = field(default_factory=list)  # member keys (also the LSH keys)
 
 
@@ -101,7 +104,7 @@ class EventIndex:
     def term_weights(self, title: str, text: str) -> dict[str, float]:
         """Unit-length tf-idf weights of a text under the current document frequencies (no update)."""
         fp = self._fingerprint(title, text)
-        return self._vector(fp.terms)
+        return self._vector(fp.terms, fp.names)
 
     def assign(self, article: Article, now: datetime) -> Assignment:
         """Place one article: duplicate, reprint, same_event or new_event (with follows when it continues one)."""
@@ -115,12 +118,14 @@ class EventIndex:
         fp = self._fingerprint(article.title, article.text, article.url)
         sig = self._signature(fp)
         self._count_terms(fp.terms)
-        vec = self._vector(fp.terms)
+        vec = self._vector(fp.terms, fp.names)
+        name_w = self._name_weights(fp)
+        top_name = max(name_w, key=lambda k: (name_w[k], k)) if name_w else ""
 
         best_reprint, reprint_j = self._find_reprint(sig, len(fp.shingles))
         if best_reprint is not None:
             ev = self._events[best_reprint]
-            self._add_member(ev, article, t, fp, vec, sig)
+            self._add_member(ev, article, t, fp, vec, sig, name_w)
             return Assignment(article.id, ev.id, "reprint", score=round(reprint_j, 4))
 
         scored = self._candidates(vec)
@@ -130,12 +135,14 @@ class EventIndex:
         for ev, cos_c, cos_m in scored:
             if t - ev.last > quiet:
                 continue  # closed: nothing new for a whole quiet window
+            if self._names_conflict(top_name, fp, ev):
+                continue  # about someone (or somewhere) else: a lookalike event, however similar the wording
             score = max(cos_c, cos_m)
             joins = cos_c >= threshold or cos_m >= p.member_cosine
             if joins and (best is None or score > best[0]):
                 best = (score, ev)
         if best is not None:
-            self._add_member(best[1], article, t, fp, vec, sig)
+            self._add_member(best[1], article, t, fp, vec, sig, name_w)
             return Assignment(article.id, best[1].id, "same_event", score=round(best[0], 4))
 
         follows: str | None = None
@@ -150,7 +157,7 @@ class EventIndex:
             ):
                 follows, follow_score = ev.id, score
         ev = self._new_event(event_id_for(article.id), follows, t)
-        self._add_member(ev, article, t, fp, vec, sig)
+        self._add_member(ev, article, t, fp, vec, sig, name_w)
         return Assignment(article.id, ev.id, "new_event", follows=follows, score=round(follow_score, 4))
 
     def restore(self, article: Article, event_id: str, follows: str | None, now: datetime) -> None:
@@ -161,11 +168,11 @@ class EventIndex:
         fp = self._fingerprint(article.title, article.text, article.url)
         sig = self._signature(fp)
         self._count_terms(fp.terms)
-        vec = self._vector(fp.terms)
+        vec = self._vector(fp.terms, fp.names)
         ev = self._events.get(event_id)
         if ev is None:
             ev = self._new_event(event_id, follows, t)
-        self._add_member(ev, article, t, fp, vec, sig)
+        self._add_member(ev, article, t, fp, vec, sig, self._name_weights(fp))
 
     def evict(self, now: datetime) -> list[str]:
         """Forget events whose last member is older than the retention window; returns their ids."""
@@ -214,7 +221,6 @@ class EventIndex:
             url=url,
             url_weight=p.url_weight,
             title_weight=p.title_weight,
-            entity_weight=p.entity_weight,
             shingle_size=p.shingle_size,
             max_chars=p.max_chars,
         )
@@ -259,13 +265,38 @@ class EventIndex:
         for term in terms:
             df[term] = df.get(term, 0) + 1
 
-    def _vector(self, terms: Mapping[str, float]) -> dict[str, float]:
-        """Unit tf-idf vector of weighted term counts, cut to the strongest max_article_terms."""
+    def _idf(self, term: str) -> float:
+        """Smoothed inverse document frequency of a term under the current counts."""
+        k = self.params.idf_smoothing
+        return 1.0 + math.log((self._n_docs + 1 + k) / (self._df.get(term, 0) + k))
+
+    def _name_weights(self, fp: Fingerprint) -> dict[str, float]:
+        """The article's body names weighted by (1 + log tf)·idf: its strongest is who it is about."""
+        return {t: (1.0 + math.log(fp.terms[t])) * self._idf(t) for t in fp.names if fp.terms.get(t, 0.0) >= 1.0}
+
+    def _names_conflict(self, top_name: str, fp: Fingerprint, ev: _Event) -> bool:
+        """True when the article's strongest name is absent from the event and the event's from the article.
+
+        ECB+ lookalike events share topic words and often most background names but differ in their main
+        actor or place (Klitschko beats Rahman / Thompson). Pairs within an ECB+ topic: this flags 62% of
+        different-event pairs and 10% of same-event pairs (one side's top name missing is common, both rare).
+        """
+        if not top_name or not ev.top_name:
+            return False
+        return top_name not in ev.centroid and ev.top_name not in fp.terms
+
+    def _vector(self, terms: Mapping[str, float], names: frozenset[str] = frozenset()) -> dict[str, float]:
+        """Unit tf-idf vector of term counts (names boosted), cut to the strongest max_article_terms."""
         n = self._n_docs + 1
         df = self._df
         log = math.log
         k = self.params.idf_smoothing
-        weights = {t: (1.0 + log(c)) * (1.0 + log((n + k) / (df.get(t, 0) + k))) for t, c in terms.items() if c > 0}
+        boost = self.params.entity_weight
+        weights = {
+            t: (1.0 + log(c)) * (1.0 + log((n + k) / (df.get(t, 0) + k))) * (boost if t in names else 1.0)
+            for t, c in terms.items()
+            if c > 0
+        }
         cap = self.params.max_article_terms
         if len(weights) > cap:
             weights = dict(sorted(weights.items(), key=lambda kv: kv[1], reverse=True)[:cap])
@@ -321,6 +352,7 @@ class EventIndex:
         fp: Fingerprint,
         vec: Mapping[str, float],
         sig: _Signature | None,
+        name_w: Mapping[str, float],
     ) -> None:
         """Add an article to an event: centroid, names, time span, LSH and inverted index."""
         p = self.params
@@ -358,6 +390,14 @@ class EventIndex:
         ev.norm2 = norm2
         if len(ev.entities) < 4 * p.max_article_terms:
             ev.entities.update(fp.entities)
+        names = ev.names
+        top_w = names.get(ev.top_name, 0.0)
+        for name, w in name_w.items():
+            if name not in names and len(names) >= 4 * p.max_article_terms:
+                continue  # bounded: an event's main names arrive with its first reports
+            nw = names[name] = names.get(name, 0.0) + w
+            if nw > top_w:
+                ev.top_name, top_w = name, nw
 
         if t < ev.first:
             ev.first = t

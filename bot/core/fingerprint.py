@@ -145,10 +145,13 @@ def stem(token: str) -> str:
 class Fingerprint:
     """What the event index compares: weighted content terms, name-like terms and word shingles."""
 
-    terms: dict[str, float]  # content term → weight (title terms and names boosted)
+    terms: dict[str, float]  # content term → occurrence count (a title occurrence counts title_weight)
     entities: frozenset[str]  # content terms that were capitalised mid-sentence or in a title
     shingles: list[str]  # word n-grams of title + text (stopwords kept) for near-copy detection
     n_words: int
+    # Terms capitalised mid-sentence somewhere in the body: names, boosted as a whole term (so a name that
+    # also opens a sentence keeps its boost). Title capitals are excluded: many feeds use Title Case.
+    names: frozenset[str] = frozenset()
 
 
 def content_terms(text: str) -> list[tuple[str, bool]]:
@@ -197,7 +200,6 @@ def fingerprint(
     url: str = "",
     url_weight: float = 0.0,
     title_weight: float,
-    entity_weight: float,
     shingle_size: int,
     max_chars: int,
 ) -> Fingerprint:
@@ -206,16 +208,19 @@ def fingerprint(
     title = title[:1000]
     terms: dict[str, float] = {}
     entities: set[str] = set()
+    names: set[str] = set()
     title_toks = raw_tokens(title) if title else []
     body_toks = raw_tokens(text) if text else []
-    for toks, base, boost in ((title_toks, title_weight, title_weight), (body_toks, 1.0, entity_weight)):
+    for toks, base, in_body in ((title_toks, title_weight, False), (body_toks, 1.0, True)):
         for tok, cap in toks:
             if len(tok) < 2 or tok in STOPWORDS:
                 continue
             tok = stem(tok)
-            terms[tok] = terms.get(tok, 0.0) + (boost if cap else base)
+            terms[tok] = terms.get(tok, 0.0) + base
             if cap and not tok[0].isdigit():
                 entities.add(tok)
+                if in_body:
+                    names.add(tok)
     if url_weight > 0.0 and url:
         for tok in url_terms(url):
             terms[tok] = terms.get(tok, 0.0) + url_weight
@@ -226,6 +231,7 @@ def fingerprint(
     return Fingerprint(
         terms=terms,
         entities=frozenset(entities),
+        names=frozenset(names),
         shingles=shingles(all_words, shingle_size),
         n_words=len(all_words),
     )
