@@ -124,3 +124,19 @@ def test_demo_posts_edits_and_threads_a_follow_up() -> None:
     assert re.search(r"alert #2 posted, reply to #1", out)
     assert "Tokyo stocks" not in out.split("=== demo finished")[0].split(">>>")[-1]
     assert "every alert delivered" in out
+
+
+def test_health_reports_the_last_cycle(tmp_path: Path) -> None:
+    """`wirewatch health` fails before any cycle and passes right after `poll --once` stored one."""
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
+    (config / "feeds.toml").write_text(
+        '[[feeds]]\nname = "Closed"\nurl = "http://127.0.0.1:9/feed.xml"\n', encoding="utf-8"
+    )
+    env = {"WIREWATCH_CONFIG_DIR": str(config), "WIREWATCH_DB": str(tmp_path / "ww.db")}
+    before = wirewatch("health", env=env)
+    assert before.returncode == 1 and "no database" in before.stdout
+    assert wirewatch("poll", "--once", env=env).returncode == 0
+    after = wirewatch("health", env=env)
+    assert after.returncode == 0 and "1 failed" in after.stdout
