@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.sentences import split_sentences
+from bot.core.sentences import iter_sentences, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,12 @@ def test_long_text_without_punctuation_is_one_sentence() -> None:
     """A text with no boundaries comes back whole, whatever its length."""
     text = "word " * 10_000
     assert split_sentences(text) == [text.strip()]
+
+
+def test_iter_sentences_is_lazy_and_agrees_with_split() -> None:
+    """The generator gives the same sentences, and the first one without splitting the rest."""
+    text = "Mr. Varnholt met Dr. Achterberg. They talked.\nIt was late. " + "More words. " * 50_000
+    first = next(iter_sentences(text))
+    assert first == "Mr. Varnholt met Dr. Achterberg."
+    short = "Prices rose 2.5 percent. Bonds fell.\n港口关闭了。工人受伤！"
+    assert list(iter_sentences(short)) == split_sentences(short)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bot.core.summarize import (
+    best_headline,
     boilerplate_kind,
     clean_sentence,
     clean_title,
     headline,
     sentence_candidates,
     summarize,
+    title_candidate,
 )
 from bot.core.tuning import DEFAULT_PARAMS
 
@@ -149,3 +151,37 @@ def test_headline_picks_a_title_and_strips_the_outlet() -> None:
     lead = headline([], sentence_candidates(CLEAN, 0), weights)
     assert lead.startswith("Velmora’s transport ministry closed")
     assert headline([], [], {}) == ""
+
+
+def test_clean_sentence_collapses_every_kind_of_space() -> None:
+    """Tabs, no-break spaces and runs of spaces collapse; space before punctuation and inside quotes goes."""
+    assert clean_sentence("We\u00a0are  ready\t ,\u00a0“ he said ” .") == "We are ready, “he said”."
+
+
+def test_candidates_stop_at_the_per_article_limit() -> None:
+    """A long article gives its first summary_sentences_per_article content sentences, in order."""
+    text = "\n".join(
+        f"Witness number {i} told the Port Alder harbour inquiry what she saw on the night of the fire."
+        for i in range(200)
+    )
+    cands = sentence_candidates(text, 2)
+    assert len(cands) == DEFAULT_PARAMS.summary_sentences_per_article
+    assert [c.position for c in cands] == list(range(len(cands)))
+    assert cands[0].text.startswith("Witness number 0 ") and cands[-1].text.startswith("Witness number 7 ")
+    assert {c.article for c in cands} == {2}
+
+
+def test_prepared_titles_give_the_same_headline() -> None:
+    """Titles prepared once (as the tracker keeps them) rank exactly as raw (title, outlet) pairs."""
+    weights = _weights(LOST, CLEAN)
+    titles = [
+        ("VELMORA HARBOUR!!!", "A"),
+        ("Velmora closes Port Alder harbour after tanker fire - Meridian", "Meridian"),
+        ("Fire", "C"),
+    ]
+    prepared = [title_candidate(t, o) for t, o in titles]
+    assert prepared[1].text == "Velmora closes Port Alder harbour after tanker fire"
+    assert best_headline(prepared, [], weights) == headline(titles, [], weights)
+    assert best_headline([], sentence_candidates(CLEAN, 0), weights) == headline(
+        [], sentence_candidates(CLEAN, 0), weights
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.core.cluster import EventIndex
-from bot.core.summarize import Candidate, headline, sentence_candidates, summarize
+from bot.core.summarize import Candidate, Title, best_headline, sentence_candidates, summarize, title_candidate
 from bot.core.tuning import DEFAULT_PARAMS, ClusterParams
 from bot.models import Article, Assignment, Event, EventChange, EventUpdate, Report
 
@@ -21,7 +21,7 @@ class _State:
 
     event: Event
     candidates: list[Candidate] = field(default_factory=list)
-    titles: list[tuple[str, str]] = field(default_factory=list)  # (title, outlet) in arrival order
+    titles: list[Title] = field(default_factory=list)  # outlets' titles in arrival order, prepared once
     n_text_articles: int = 0  # articles whose sentences were taken (capped: summaries stay cheap)
 
 
@@ -115,7 +115,7 @@ class EventTracker:
     def _take_material(self, st: _State, article: Article) -> None:
         """Keep the article's title and first content sentences for headlines and summaries."""
         if article.title.strip() and len(st.titles) < 2 * self.params.summary_articles:
-            st.titles.append((article.title, article.outlet))
+            st.titles.append(title_candidate(article.title, article.outlet, self.params))
         if article.text.strip() and st.n_text_articles < self.params.summary_articles:
             st.candidates.extend(sentence_candidates(article.text, st.n_text_articles, self.params))
             st.n_text_articles += 1
@@ -137,7 +137,7 @@ class EventTracker:
         # Only new material can change the text; once the caps are reached a report costs no re-ranking.
         if len(st.titles) != n_titles or st.n_text_articles != n_text or not ev.reports:
             weights = self.index.centroid(ev.id)
-            head = headline(st.titles, st.candidates, weights, self.params)
+            head = best_headline(st.titles, st.candidates, weights, self.params)
             summary = summarize(st.candidates, weights, self.params)
         st.event = replace(
             ev,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -24,47 +25,70 @@ ABBREVIATIONS = _word_set(
 _BOUNDARY = re.compile(r"""([.!?…]+["'”’)\]]*)(\s+)""")
 # CJK full stops need no following space; split after one unless a closing quote follows it.
 _CJK_SPLIT = re.compile(r"(?<=[。！？])(?=[^」』”’）)。！？])")
-_WORD_BEFORE = re.compile(r"([\w.'’-]+)$")
+# Whether a line holds a CJK stop at all: a plain scan, so Latin text never pays for the lookbehind above.
+_HAS_CJK_STOP = re.compile("[。！？]")
 _NEXT_START = re.compile(r"""["'“‘(\[]*([\w])""")
+_INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")
+_CLOSERS = "\"'”’)]"
 
 
-def _is_abbreviation(before: str) -> bool:
-    """Whether the text before a full stop ends in an abbreviation or a single initial."""
-    m = _WORD_BEFORE.search(before)
-    if m is None:
+def _word_before(line: str, start: int, end: int) -> str:
+    """The run of word characters, dots, apostrophes and hyphens that ends at `end` (not before `start`).
+
+    A backward scan: a regex anchored at the end would be retried from every position of the sentence so far.
+    """
+    i = end
+    while i > start:
+        ch = line[i - 1]
+        if ch.isalnum() or ch in "_.'’-":
+            i -= 1
+        else:
+            break
+    return line[i:end]
+
+
+def _is_abbreviation(word: str) -> bool:
+    """Whether a word before a full stop is an abbreviation or a single initial."""
+    if not word:
         return False
-    word = m.group(1).rstrip(".").lower()
+    word = word.rstrip(".").lower()
     if word in ABBREVIATIONS:
         return True
     # Initials and dotted acronyms: "J." in "J. K. Rowling", "U.S." handled above, "D.C." here.
-    return bool(re.fullmatch(r"(?:[^\W\d_]\.)*[^\W\d_]", word)) and len(word.replace(".", "")) <= 3
+    return len(word.replace(".", "")) <= 3 and _INITIALS.fullmatch(word) is not None
 
 
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences; line breaks always end a sentence, and empty pieces are dropped."""
-    out: list[str] = []
+    return list(iter_sentences(text))
+
+
+def iter_sentences(text: str) -> Iterator[str]:
+    """The sentences of `text` one at a time, so a caller that needs only the first few stops early."""
     for line in text.splitlines():
-        for piece in _CJK_SPLIT.split(line):
-            piece = piece.strip()
-            if piece:
-                _split_line(piece, out)
-    return out
+        yield from line_sentences(line)
 
 
-def _split_line(line: str, out: list[str]) -> None:
-    """Split one paragraph line at sentence boundaries, appending to out."""
+def line_sentences(line: str) -> Iterator[str]:
+    """The sentences of one line (a line break always ends a sentence)."""
+    pieces = _CJK_SPLIT.split(line) if _HAS_CJK_STOP.search(line) else (line,)
+    for piece in pieces:
+        piece = piece.strip()
+        if piece:
+            yield from _split_line(piece)
+
+
+def _split_line(line: str) -> Iterator[str]:
+    """Split one stripped paragraph line at sentence boundaries."""
     start = 0
     for m in _BOUNDARY.finditer(line):
-        end = m.end(1)
-        before = line[start : m.start(1)]
-        after = line[m.end() :]
-        nxt = _NEXT_START.match(after)
+        nxt = _NEXT_START.match(line, m.end())
         if nxt is None:
             continue
         first = nxt.group(1)
         punct = m.group(1)
-        if punct.startswith(".") and len(punct.rstrip("\"'”’)]")) == 1:
-            if _is_abbreviation(before):
+        if punct[0] == "." and len(punct.rstrip(_CLOSERS)) == 1:
+            if _is_abbreviation(_word_before(line, start, m.start(1))):
                 continue
             # "... said the U.S. official" — a lower-case next word means the stop was not an end.
             if first.islower():
@@ -72,10 +96,10 @@ def _split_line(line: str, out: list[str]) -> None:
         elif first.islower() and punct[0] in "!?":
             # An exclamation inside a quotation followed by "he said" continues the sentence.
             continue
-        piece = line[start:end].strip()
+        piece = line[start : m.end(1)].strip()
         if piece:
-            out.append(piece)
+            yield piece
         start = m.end()
     rest = line[start:].strip()
     if rest:
-        out.append(rest)
+        yield rest

@@ -6,9 +6,10 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 from bot.core.fingerprint import term_set
-from bot.core.sentences import split_sentences
+from bot.core.sentences import line_sentences
 from bot.core.tuning import DEFAULT_PARAMS, ClusterParams
 
 # Outlet furniture that must never reach a summary: (name, lower-case trigger words, pattern). A
@@ -61,25 +62,35 @@ _BOILERPLATE: tuple[tuple[str, tuple[str, ...], str], ...] = (
 BOILERPLATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(rx)) for name, _, rx in _BOILERPLATE
 )
-_TRIGGERS = tuple((name, triggers, re.compile(rx)) for name, triggers, rx in _BOILERPLATE)
-_ANY_TRIGGER = re.compile("|".join(re.escape(t) for _, triggers, _ in _BOILERPLATE for t in triggers))
+# Every trigger with the index of its pattern. Forty `in` tests cost ≈ 1.5 µs on a news sentence, less than
+# one regex alternation over the same words, and say at once which patterns are worth running.
+_TRIGGER_INDEX = tuple((t, i) for i, (_, triggers, _) in enumerate(_BOILERPLATE) for t in triggers)
+_PATTERNS = tuple((name, re.compile(rx)) for name, _, rx in _BOILERPLATE)
 _LINE_PATTERNS = frozenset({"photo credit", "timestamp", "related link", "print note", "url"})
 
 # A wire dateline at the start of a lead: "SEOUL (Reuters) - ", "SEOUL • ", "WASHINGTON, March 3 (AP) —".
 _DATELINE = re.compile(r"^[A-Z][A-Z .,'’-]{2,40}(?:,\s*\w+\.? \d{1,2})?\s*(?:\([^)]{1,30}\))?\s*[-–—•:]\s+")
 # Apostrophes lost in transit ("China s", "It s", "don t"): such a variant is the least clean one.
 _LOST_APOSTROPHE = re.compile(r"\b[A-Za-z]+ (s|t|re|ve|ll|d)\b(?![-'’])")
-_TERMINAL = re.compile(r"""[.!?…]["'”’)\]]*$""")
+# Every match of _LOST_APOSTROPHE contains this; it starts with a literal, so the engine scans for a
+# space instead of trying a word at every position (≈ 0.6 µs against ≈ 5 µs on a news sentence).
+_APOSTROPHE_HINT = re.compile(r" (?:s|t|re|ve|ll|d)\b")
+# Closing quotes and brackets allowed after a sentence's terminal punctuation.
+_CLOSERS = "\"'”’)]"
+_TERMINALS = (".", "!", "?", "…")
 _OUTLET_SUFFIX = re.compile(r"\s+[-|–—:]\s+([^-|–—]{2,60})$")
 
 
 def boilerplate_kind(sentence: str) -> str | None:
     """The name of the boilerplate pattern a sentence matches, or None when it is real content."""
     low = sentence.lower()
-    if _ANY_TRIGGER.search(low) is None:
+    hit = {i for t, i in _TRIGGER_INDEX if t in low}
+    if not hit:
         return None
-    for name, triggers, rx in _TRIGGERS:
-        if any(t in low for t in triggers) and rx.search(sentence):
+    # In table order, so the first pattern that matches names the kind, as the table says.
+    for i in sorted(hit):
+        name, rx = _PATTERNS[i]
+        if rx.search(sentence):
             return name
     return None
 
@@ -88,32 +99,46 @@ _PRONOUN = r"(?:[Ii]|[Yy]ou|[Ww]e|[Tt]hey|[Hh]e|[Ss]he|[Ii]t|[Tt]hat|[Tt]here|[W
 _LOST_S = re.compile(r"\b([A-Za-z]+) s\b(?=[\s,.;:!?\"”]|$)")
 _LOST_NT = re.compile(r"\b([A-Za-z]+n) t\b")
 _LOST_PRONOUN = re.compile(rf"\b({_PRONOUN}) (re|ve|ll|d|m)\b")
+# Every match of _LOST_PRONOUN contains this literal-led tail: the cheap test that lets most text skip it.
+_PRONOUN_TAIL = re.compile(r" (?:re|ve|ll|d|m)\b")
+_SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:!?%])")
 
 
 def repair_apostrophes(s: str) -> str:
     """Put back apostrophes lost in transit: "China s" → "China's", "don t" → "don't", "they re" → "they're"."""
-    if " s " not in s and " t " not in s and not _LOST_PRONOUN.search(s) and not s.endswith(" s"):
+    pronoun = _PRONOUN_TAIL.search(s) is not None
+    if " s " not in s and " t " not in s and not s.endswith(" s") and (not pronoun or not _LOST_PRONOUN.search(s)):
         return s
-    s = _LOST_S.sub(r"\1's", s)
-    s = _LOST_NT.sub(r"\1't", s)
-    return _LOST_PRONOUN.sub(r"\1'\2", s)
+    # Each rule runs only where its literal part occurs: the word-led patterns cost ≈ 10 µs a scan.
+    if " s" in s:
+        s = _LOST_S.sub(r"\1's", s)
+    if "n t" in s:
+        s = _LOST_NT.sub(r"\1't", s)
+    return _LOST_PRONOUN.sub(r"\1'\2", s) if pronoun else s
 
 
 def clean_sentence(s: str) -> str:
     """Tidy one sentence for display: dateline removed, apostrophes, tokeniser quotes and spacing repaired."""
     s = repair_apostrophes(s)
-    s = s.replace("``", "“").replace("''", "”")
-    s = re.sub(r"\s+([,.;:!?%])", r"\1", s)
-    s = re.sub(r"“\s+", "“", s)
-    s = re.sub(r"\s+”", "”", s)
-    s = re.sub(r"\s+", " ", s).strip()
+    if "``" in s or "''" in s:
+        s = s.replace("``", "“").replace("''", "”")
+    # Whitespace is collapsed first (str.split and the regex \s agree on every code point), so each
+    # rule below sees single spaces and can start with a literal: the same result, a few times faster.
+    s = " ".join(s.split())
+    if " " in s:
+        s = _SPACE_BEFORE_PUNCT.sub(r"\1", s)
+        if "“ " in s:
+            s = s.replace("“ ", "“")
+        if " ”" in s:
+            s = s.replace(" ”", "”")
     return _DATELINE.sub("", s, count=1)
 
 
 def cleanliness(s: str) -> float:
     """A penalty-based cleanliness score in [0, 1]: lost apostrophes, shouting, odd starts cost."""
     score = 1.0
-    score -= 0.3 * min(3, len(_LOST_APOSTROPHE.findall(s)))
+    if _APOSTROPHE_HINT.search(s) is not None:
+        score -= 0.3 * min(3, len(_LOST_APOSTROPHE.findall(s)))
     if s.isupper():
         score -= 0.5
     if s and s[0].islower():
@@ -135,42 +160,38 @@ class Candidate:
 def sentence_candidates(text: str, article: int, params: ClusterParams = DEFAULT_PARAMS) -> list[Candidate]:
     """The first few content sentences of an article's text, boilerplate and non-sentences left out."""
     out: list[Candidate] = []
-    kept_lines: list[str] = []
+    limit = params.summary_sentences_per_article
+    # Line by line, splitting lazily: the work stops at the last candidate needed, not at the scan limit.
     for line in text[: params.summary_scan_chars].splitlines():
-        kind = boilerplate_kind(line)
-        if kind in _LINE_PATTERNS:
+        line_kind = boilerplate_kind(line)
+        if line_kind in _LINE_PATTERNS:
             continue
-        kept_lines.append(line)
-    for raw in split_sentences("\n".join(kept_lines)):
-        if len(out) >= params.summary_sentences_per_article:
-            break
-        # Lines without a full stop are headlines, standfirsts or related-story links, not facts.
-        if len(raw) < 40 or len(raw) > 360 or not _TERMINAL.search(raw) or boilerplate_kind(raw) is not None:
-            continue
-        s = clean_sentence(raw)
-        if len(s) < 40 or len(s) > 320:
-            continue
-        terms = term_set(s)
-        if len(terms) < 4:
-            continue
-        # Cleanliness is judged on the text as received: a repaired sentence still loses to an intact one.
-        out.append(Candidate(s, terms, article, len(out), cleanliness(raw)))
+        for raw in line_sentences(line):
+            # Lines without a full stop are headlines, standfirsts or related-story links, not facts.
+            if len(raw) < 40 or len(raw) > 360 or not raw.rstrip(_CLOSERS).endswith(_TERMINALS):
+                continue
+            # A one-sentence paragraph is its line: its kind is known already.
+            if (line_kind if raw == line else boilerplate_kind(raw)) is not None:
+                continue
+            s = clean_sentence(raw)
+            if len(s) < 40 or len(s) > 320:
+                continue
+            terms = term_set(s)
+            if len(terms) < 4:
+                continue
+            # Cleanliness is judged on the text as received: a repaired sentence still loses to an intact one.
+            out.append(Candidate(s, terms, article, len(out), cleanliness(raw)))
+            if len(out) >= limit:
+                return out
     return out
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    """Jaccard similarity of two term sets."""
-    if not a or not b:
-        return 0.0
-    inter = len(a & b)
-    return inter / (len(a) + len(b) - inter)
 
 
 def _centrality(terms: frozenset[str], weights: Mapping[str, float]) -> float:
     """How much of the event's weight a sentence carries, normalised for its length."""
     if not terms:
         return 0.0
-    return sum(weights.get(t, 0.0) for t in terms) / math.sqrt(len(terms))
+    # map() over the set in its own order: the same sum, term for term, as a generator, at half the cost.
+    return sum(map(weights.get, terms, repeat(0.0))) / math.sqrt(len(terms))
 
 
 def summarize(
@@ -181,31 +202,43 @@ def summarize(
     """One to three central sentences (≤ summary_max_chars), cleanest variant of each, no repeats."""
     if not candidates:
         return ""
-    ranked = sorted(
-        candidates,
-        key=lambda c: (_centrality(c.terms, weights) * (1.0 + 0.5 / (1 + c.position)), -c.article),
-        reverse=True,
-    )[:24]
+    # Each candidate's centrality once: the ranking and the group scores below both use it.
+    scored = [(_centrality(c.terms, weights), c) for c in candidates]
+
+    def rank(sc: tuple[float, Candidate]) -> tuple[float, int]:
+        cent, c = sc
+        return cent * (1.0 + 0.5 / (1 + c.position)), -c.article
+
+    ranked = sorted(scored, key=rank, reverse=True)[: params.summary_rank_pool]
     # Group outlets' variants of one sentence; the group's support (distinct articles) says how
     # central the fact is, and the display text is the cleanest variant.
-    groups: list[list[Candidate]] = []
-    for c in ranked:
-        for g in groups:
-            if _jaccard(c.terms, g[0].terms) >= params.summary_dup_jaccard:
+    dup = params.summary_dup_jaccard
+    groups: list[tuple[float, list[Candidate]]] = []
+    for cent, c in ranked:
+        terms = c.terms
+        for _, g in groups:
+            # Word Jaccard, inline: this loop runs up to 24 × 24 times per summary (empty sets score 0).
+            head = g[0].terms
+            if terms and head:
+                inter = len(terms & head)
+                if inter / (len(terms) + len(head) - inter) >= dup:
+                    g.append(c)
+                    break
+            elif dup <= 0.0:
                 g.append(c)
                 break
         else:
-            groups.append([c])
+            groups.append((cent, [c]))
 
-    def group_score(g: list[Candidate]) -> float:
+    def group_score(cg: tuple[float, list[Candidate]]) -> float:
+        head_centrality, g = cg
         support = len({c.article for c in g})
-        head = g[0]
         lead = 1.0 + 0.5 / (1 + min(c.position for c in g))
-        return _centrality(head.terms, weights) * lead * (1.0 + 0.25 * (support - 1))
+        return head_centrality * lead * (1.0 + 0.25 * (support - 1))
 
     chosen: list[tuple[tuple[int, int], str]] = []
     total = 0
-    for g in sorted(groups, key=group_score, reverse=True):
+    for _, g in sorted(groups, key=group_score, reverse=True):
         best = max(g, key=lambda c: (c.clean, -c.article, -len(c.text)))
         order = min((c.position, c.article) for c in g)
         text = best.text
@@ -239,6 +272,24 @@ def clean_title(title: str, outlet: str) -> str:
     return t
 
 
+@dataclass(frozen=True, slots=True)
+class Title:
+    """One outlet's title, prepared once for headline ranking."""
+
+    text: str  # without the outlet suffix; may be empty
+    terms: frozenset[str]
+    clean: float
+    odd_length: bool  # too short or too long to make a good headline
+
+
+def title_candidate(title: str, outlet: str, params: ClusterParams = DEFAULT_PARAMS) -> Title:
+    """A (title, outlet) pair cleaned and scored up to its centrality, which changes as the event grows."""
+    t = clean_title(title, outlet)
+    if not t:
+        return Title("", frozenset(), 0.0, True)
+    return Title(t, term_set(t), cleanliness(t), len(t) < 20 or len(t) > params.headline_max_chars)
+
+
 def headline(
     titles: Sequence[tuple[str, str]],
     candidates: Sequence[Candidate],
@@ -246,21 +297,30 @@ def headline(
     params: ClusterParams = DEFAULT_PARAMS,
 ) -> str:
     """The best of the outlets' (title, outlet) pairs, else a clean lead sentence, else empty."""
+    prepared = [title_candidate(title, outlet, params) for title, outlet in titles]
+    return best_headline(prepared, candidates, weights, params)
+
+
+def best_headline(
+    titles: Sequence[Title],
+    candidates: Sequence[Candidate],
+    weights: Mapping[str, float],
+    params: ClusterParams = DEFAULT_PARAMS,
+) -> str:
+    """`headline` over titles already prepared by `title_candidate`, in arrival order."""
     best: tuple[float, str] | None = None
-    for i, (title, outlet) in enumerate(titles):
-        t = clean_title(title, outlet)
-        if not t:
+    for i, title in enumerate(titles):
+        if not title.text:
             continue
-        terms = term_set(t)
-        score = _centrality(terms, weights) + cleanliness(t)
-        if len(t) < 20 or len(t) > params.headline_max_chars:
+        score = _centrality(title.terms, weights) + title.clean
+        if title.odd_length:
             score -= 0.5
         score -= 0.01 * i  # earlier reports win ties: the alert's headline should rarely flip
         if best is None or score > best[0]:
-            best = (score, t)
+            best = (score, title.text)
     if best is not None:
         return _truncate(best[1], params.headline_max_chars)
-    leads = sorted(candidates, key=lambda c: (c.article, c.position, -c.clean))
-    if leads:
-        return _truncate(leads[0].text.rstrip("."), params.headline_max_chars)
+    if candidates:
+        lead = min(candidates, key=lambda c: (c.article, c.position, -c.clean))
+        return _truncate(lead.text.rstrip("."), params.headline_max_chars)
     return ""
