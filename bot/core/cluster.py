@@ -5,9 +5,14 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
+from array import array
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import reduce
+from itertools import repeat
+from operator import add, itemgetter, mul, sub, truediv
 
 import numpy as np
 from rensa import RMinHash, RMinHashLSH
@@ -18,6 +23,9 @@ from bot.models import Article, Assignment
 
 # Fixed so that signatures, and therefore replays, are identical across runs and machines.
 _MINHASH_SEED = 20171026
+
+_first = itemgetter(0)
+_second = itemgetter(1)  # sort key of (term, weight) pairs
 
 
 def event_id_for(article_id: str) -> str:
@@ -45,11 +53,42 @@ class _Member:
     posted: tuple[str, ...]  # its strongest terms, under which it sits in the inverted index
 
 
+class _Posting:
+    """The articles filed under one term, oldest first: member keys, their weights and their events' numbers.
+
+    Flat typed arrays rather than a dict of float objects: a look-up scores a whole list with numpy over
+    their buffers (no copying, no per-entry Python), which is what keeps assign flat as the index grows.
+    """
+
+    __slots__ = ("events", "keys", "weights")
+
+    def __init__(self) -> None:
+        self.keys = array("q")
+        self.weights = array("d")
+        self.events = array("q")
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def pop_oldest(self) -> None:
+        """Forget the oldest article filed under the term."""
+        del self.keys[0], self.weights[0], self.events[0]
+
+    def remove(self, key: int) -> None:
+        """Forget one article, if it is still filed here (the cap may have pushed it out already)."""
+        try:
+            i = self.keys.index(key)
+        except ValueError:
+            return
+        del self.keys[i], self.weights[i], self.events[i]
+
+
 @dataclass(slots=True)
 class _Event:
     """The index's view of one event: an idf-weighted centroid, its names and its time span."""
 
     id: str
+    num: int  # small integer standing for the event in posting lists
     follows: str | None
     first: datetime
     last: datetime
@@ -73,10 +112,12 @@ class EventIndex:
         self._by_id: dict[str, str] = {}
         self._by_url: dict[str, str] = {}
         self._events: dict[str, _Event] = {}
-        # term → {member key: the member's weight for the term}, oldest first. Carrying the weights lets
-        # one pass over the article's strongest terms score every candidate article at once.
-        self._postings: dict[str, dict[int, float]] = {}
-        self._df: dict[str, int] = {}
+        # term → the articles filed under it with their weight for it, oldest first. Carrying the weights
+        # lets one pass over the article's strongest terms score every candidate article at once.
+        self._postings: dict[str, _Posting] = {}
+        self._by_num: dict[int, _Event] = {}
+        self._next_num = 0
+        self._df: Counter[str] = Counter()
         self._n_docs = 0
         self._expiry: list[tuple[datetime, str]] = []  # lazy min-heap of (last member time, event id)
         self._evicted: list[str] = []  # evicted since the last drain_evicted()
@@ -118,46 +159,53 @@ class EventIndex:
         fp = self._fingerprint(article.title, article.text, article.url)
         sig = self._signature(fp)
         self._count_terms(fp.terms)
-        vec = self._vector(fp.terms, fp.names)
-        name_w = self._name_weights(fp)
+        raw: dict[str, float] = {}
+        vec = self._vector(fp.terms, fp.names, raw)
+        name_w = self._name_weights(fp, raw)
         top_name = max(name_w, key=lambda k: (name_w[k], k)) if name_w else ""
+        # Strongest first, ties in vector order (what heapq.nlargest gives): both the look-up and the
+        # posting take a prefix of this one sort.
+        ranked = sorted(vec.items(), key=_second, reverse=True)
 
         best_reprint, reprint_j = self._find_reprint(sig, len(fp.shingles))
         if best_reprint is not None:
             ev = self._events[best_reprint]
-            self._add_member(ev, article, t, fp, vec, sig, name_w)
+            self._add_member(ev, article, t, fp, vec, ranked, sig, name_w)
             return Assignment(article.id, ev.id, "reprint", score=round(reprint_j, 4))
 
-        scored = self._candidates(vec)
+        scored = self._candidates(vec, ranked)
+        # Centroid cosines are computed only for the candidates a test below reaches (the tests run in an
+        # order that skips closed, conflicting and too-recent events first; the outcome is the same).
+        cosines: list[float | None] = [None] * len(scored)
         best: tuple[float, _Event] | None = None
         quiet = p.quiet_window
         threshold = self._same_event_threshold(len(fp.terms))
-        for ev, cos_c, cos_m in scored:
+        for i, (ev, cos_m) in enumerate(scored):
             if t - ev.last > quiet:
                 continue  # closed: nothing new for a whole quiet window
             if self._names_conflict(top_name, fp, ev):
                 continue  # about someone (or somewhere) else: a lookalike event, however similar the wording
+            cos_c = cosines[i] = self._centroid_cosine(vec, ev)
             score = max(cos_c, cos_m)
             joins = cos_c >= threshold or cos_m >= p.member_cosine
             if joins and (best is None or score > best[0]):
                 best = (score, ev)
         if best is not None:
-            self._add_member(best[1], article, t, fp, vec, sig, name_w)
+            self._add_member(best[1], article, t, fp, vec, ranked, sig, name_w)
             return Assignment(article.id, best[1].id, "same_event", score=round(best[0], 4))
 
         follows: str | None = None
         follow_score = 0.0
-        for ev, cos_c, cos_m in scored:
+        for i, (ev, cos_m) in enumerate(scored):
+            if t - ev.first < p.follow_min_gap or len(fp.entities & ev.entities) < p.follow_min_entities:
+                continue  # a lookalike in the same news cycle, or not the same actors
+            cached = cosines[i]
+            cos_c = self._centroid_cosine(vec, ev) if cached is None else cached
             score = max(cos_c, cos_m)
-            if (
-                score >= p.follow_cosine
-                and score > follow_score
-                and t - ev.first >= p.follow_min_gap
-                and len(fp.entities & ev.entities) >= p.follow_min_entities
-            ):
+            if score >= p.follow_cosine and score > follow_score:
                 follows, follow_score = ev.id, score
         ev = self._new_event(event_id_for(article.id), follows, t)
-        self._add_member(ev, article, t, fp, vec, sig, name_w)
+        self._add_member(ev, article, t, fp, vec, ranked, sig, name_w)
         return Assignment(article.id, ev.id, "new_event", follows=follows, score=round(follow_score, 4))
 
     def restore(self, article: Article, event_id: str, follows: str | None, now: datetime) -> None:
@@ -172,7 +220,8 @@ class EventIndex:
         ev = self._events.get(event_id)
         if ev is None:
             ev = self._new_event(event_id, follows, t)
-        self._add_member(ev, article, t, fp, vec, sig, self._name_weights(fp))
+        ranked = sorted(vec.items(), key=_second, reverse=True)
+        self._add_member(ev, article, t, fp, vec, ranked, sig, self._name_weights(fp))
 
     def evict(self, now: datetime) -> list[str]:
         """Forget events whose last member is older than the retention window; returns their ids."""
@@ -261,18 +310,23 @@ class EventIndex:
     def _count_terms(self, terms: Mapping[str, float]) -> None:
         """Update document frequencies with one article's terms."""
         self._n_docs += 1
-        df = self._df
-        for term in terms:
-            df[term] = df.get(term, 0) + 1
+        self._df.update(terms.keys())  # Counter counts an iterable in C
 
     def _idf(self, term: str) -> float:
         """Smoothed inverse document frequency of a term under the current counts."""
         k = self.params.idf_smoothing
         return 1.0 + math.log((self._n_docs + 1 + k) / (self._df.get(term, 0) + k))
 
-    def _name_weights(self, fp: Fingerprint) -> dict[str, float]:
-        """The article's body names weighted by (1 + log tf)·idf: its strongest is who it is about."""
-        return {t: (1.0 + math.log(fp.terms[t])) * self._idf(t) for t in fp.names if fp.terms.get(t, 0.0) >= 1.0}
+    def _name_weights(self, fp: Fingerprint, raw: Mapping[str, float] | None = None) -> dict[str, float]:
+        """The article's body names weighted by (1 + log tf)·idf: its strongest is who it is about.
+
+        raw: the same (1 + log tf)·idf products as _vector computed them under the current counts, when
+        at hand (the same floats, so no second log per name).
+        """
+        terms = fp.terms
+        if raw is not None:
+            return {t: raw[t] for t in fp.names if terms.get(t, 0.0) >= 1.0}
+        return {t: (1.0 + math.log(terms[t])) * self._idf(t) for t in fp.names if terms.get(t, 0.0) >= 1.0}
 
     def _names_conflict(self, top_name: str, fp: Fingerprint, ev: _Event) -> bool:
         """True when the article's strongest name is absent from the event and the event's from the article.
@@ -285,63 +339,110 @@ class EventIndex:
             return False
         return top_name not in ev.centroid and ev.top_name not in fp.terms
 
-    def _vector(self, terms: Mapping[str, float], names: frozenset[str] = frozenset()) -> dict[str, float]:
-        """Unit tf-idf vector of term counts (names boosted), cut to the strongest max_article_terms."""
-        n = self._n_docs + 1
-        df = self._df
-        log = math.log
+    def _vector(
+        self, terms: Mapping[str, float], names: frozenset[str] = frozenset(), raw: dict[str, float] | None = None
+    ) -> dict[str, float]:
+        """Unit tf-idf vector of term counts (names boosted), cut to the strongest max_article_terms.
+
+        raw, when given, receives each term's (1 + log tf)·idf before the name boost.
+        """
+        counts = list(terms.values())
+        if not counts:
+            return {}
         k = self.params.idf_smoothing
+        nk = self._n_docs + 1 + k
+        log = math.log
+        freqs = list(map(self._df.get, terms, repeat(0)))
+        # Many terms share a count (1, 2 …) or a document frequency: one log per distinct value, then
+        # the per-term products in C. The same expressions per term as ever, so the same floats.
+        distinct = set(counts)
+        tf = {c: 1.0 + log(c) for c in distinct if c > 0}
+        idf = {d: 1.0 + log(nk / (d + k)) for d in set(freqs)}
+        if len(tf) == len(distinct):
+            raw_w = dict(zip(terms, map(mul, map(tf.__getitem__, counts), map(idf.__getitem__, freqs)), strict=True))
+        else:  # a zero or negative count (a zero title weight): such terms are left out
+            raw_w = {t: tf[c] * idf[d] for t, c, d in zip(terms, counts, freqs, strict=True) if c > 0}
+        if raw is not None:
+            raw.update(raw_w)
+        weights = raw_w.copy()
         boost = self.params.entity_weight
-        weights = {
-            t: (1.0 + log(c)) * (1.0 + log((n + k) / (df.get(t, 0) + k))) * (boost if t in names else 1.0)
-            for t, c in terms.items()
-            if c > 0
-        }
+        for t in names:
+            w = raw_w.get(t)
+            if w is not None:
+                weights[t] = w * boost  # in place: the order stays that of first appearance
         cap = self.params.max_article_terms
         if len(weights) > cap:
-            weights = dict(sorted(weights.items(), key=lambda kv: kv[1], reverse=True)[:cap])
-        norm = math.sqrt(sum(w * w for w in weights.values()))
+            weights = dict(sorted(weights.items(), key=_second, reverse=True)[:cap])
+        values = weights.values()
+        norm = math.sqrt(sum(map(mul, values, values)))
         if norm == 0.0:
             return {}
-        return {t: w / norm for t, w in weights.items()}
+        return dict(zip(weights, map(truediv, values, repeat(norm)), strict=True))
 
-    def _candidates(self, vec: Mapping[str, float]) -> list[tuple[_Event, float, float]]:
-        """Events of the articles sharing this one's strongest terms: (event, centroid cosine, best member cosine).
+    def _candidates(self, vec: Mapping[str, float], ranked: list[tuple[str, float]]) -> list[tuple[_Event, float]]:
+        """Events of the articles sharing this one's strongest terms, with their best member cosine.
 
         The member cosine is the dot product restricted to both articles' strongest terms (query_terms
         of this one, posting_terms of the held one): those carry most of each unit vector's weight.
+        At most max_candidates events, best member first; ties in the order the events first appear in
+        the posting lists (strongest term first, oldest article first).
         """
         p = self.params
         if not vec:
             return []
-        acc: dict[int, float] = {}
-        get = acc.get
-        for term, w in heapq.nlargest(p.query_terms, vec.items(), key=lambda kv: kv[1]):
-            posting = self._postings.get(term)
-            if posting:
-                for key, mw in posting.items():
-                    acc[key] = get(key, 0.0) + w * mw
-        if not acc:
+        postings = self._postings
+        hits = [(post, w) for term, w in ranked[: p.query_terms] if (post := postings.get(term)) is not None]
+        if not hits:
             return []
-        best_member: dict[str, float] = {}
-        members = self._members
-        for key, score in acc.items():
-            eid = members[key].event_id
-            if score > best_member.get(eid, 0.0):
-                best_member[eid] = score
-        out: list[tuple[_Event, float, float]] = []
-        for eid, cos_m in heapq.nlargest(p.max_candidates, best_member.items(), key=lambda kv: kv[1]):
-            ev = self._events[eid]
-            cget = ev.centroid.get
-            dot = sum(w * cget(term, 0.0) for term, w in vec.items())
-            cos_c = dot / math.sqrt(ev.norm2) if ev.norm2 > 0.0 else 0.0
-            out.append((ev, cos_c, cos_m))
-        return out
+        # Every (article, term) hit in look-up order, gathered from the lists' buffers in C. numpy then
+        # does per list what a dict loop did per entry, with the same float operations in the same order
+        # (products w·mw; per-article sums by bincount, which adds in array order from 0.0), so the
+        # scores are bit-identical to the loop's while the cost no longer follows the number of hits.
+        join = b"".join
+        keys = np.frombuffer(join([post.keys for post, _ in hits]), dtype=np.int64)
+        events = np.frombuffer(join([post.events for post, _ in hits]), dtype=np.int64)
+        products = np.frombuffer(join([post.weights for post, _ in hits])) * np.repeat(
+            [w for _, w in hits], [len(post) for post, _ in hits]
+        )
+        # Grouped by event, then article; a stable sort keeps each article's hits in look-up order.
+        order = np.lexsort((keys, events))
+        new_key = np.empty(len(order), dtype=bool)
+        new_key[0] = True
+        sorted_keys = keys[order]
+        np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new_key[1:])
+        score = np.bincount(np.cumsum(new_key) - 1, weights=products[order])
+        first = order[np.flatnonzero(new_key)]  # each article's first hit: where it enters the ranking
+        ev = events[first]
+        keep = score > 0.0
+        if not keep.all():
+            score, first, ev = score[keep], first[keep], ev[keep]
+            if not len(score):
+                return []
+        new_ev = np.empty(len(ev), dtype=bool)
+        new_ev[0] = True
+        np.not_equal(ev[1:], ev[:-1], out=new_ev[1:])
+        ev_starts = np.flatnonzero(new_ev)
+        best = np.maximum.reduceat(score, ev_starts)
+        appears = np.minimum.reduceat(first, ev_starts)
+        top = np.lexsort((appears, -best))[: p.max_candidates]
+        by_num = self._by_num
+        return [
+            (by_num[num], cos_m) for num, cos_m in zip(ev[ev_starts][top].tolist(), best[top].tolist(), strict=True)
+        ]
+
+    def _centroid_cosine(self, vec: Mapping[str, float], ev: _Event) -> float:
+        """Cosine between a unit article vector and an event's centroid."""
+        # The products summed in the same order as a generator over vec would, but the loop runs in C
+        # (map over the terms with the centroid's get): identical floats, a third of the time.
+        dot = sum(map(mul, vec.values(), map(ev.centroid.get, vec, repeat(0.0))))
+        return dot / math.sqrt(ev.norm2) if ev.norm2 > 0.0 else 0.0
 
     def _new_event(self, event_id: str, follows: str | None, t: datetime) -> _Event:
         """Create and register an empty event."""
-        ev = _Event(id=event_id, follows=follows, first=t, last=t)
+        ev = _Event(id=event_id, num=self._next_num, follows=follows, first=t, last=t)
+        self._next_num += 1
         self._events[event_id] = ev
+        self._by_num[ev.num] = ev
         return ev
 
     def _add_member(
@@ -351,6 +452,7 @@ class EventIndex:
         t: datetime,
         fp: Fingerprint,
         vec: Mapping[str, float],
+        ranked: list[tuple[str, float]],
         sig: _Signature | None,
         name_w: Mapping[str, float],
     ) -> None:
@@ -359,32 +461,38 @@ class EventIndex:
         key = self._next_key
         self._next_key += 1
         digest = sig.digest if sig is not None else None
-        top = heapq.nlargest(p.posting_terms, vec.items(), key=lambda kv: kv[1])
-        self._members[key] = _Member(article.id, article.url, ev.id, digest, len(fp.shingles), tuple(t for t, _ in top))
+        top = ranked[: p.posting_terms]
+        self._members[key] = _Member(article.id, article.url, ev.id, digest, len(fp.shingles), tuple(map(_first, top)))
         if sig is not None:
             self._lsh.insert(key, sig.minhash)
         self._by_id[article.id] = ev.id
         if article.url:
             self._by_url[article.url] = ev.id
+        postings = self._postings
+        cap = p.posting_cap
+        num = ev.num
         for term, w in top:
-            posting = self._postings.get(term)
+            posting = postings.get(term)
             if posting is None:
-                posting = self._postings[term] = {}
-            posting[key] = w
-            if len(posting) > p.posting_cap:
+                posting = postings[term] = _Posting()
+            keys = posting.keys
+            keys.append(key)
+            posting.weights.append(w)
+            posting.events.append(num)
+            if len(keys) > cap:
                 # Oldest first: the capped list keeps the recent articles, where same events live.
-                del posting[next(iter(posting))]
+                posting.pop_oldest()
         ev.members.append(key)
 
+        # Centroid += vec and its squared norm kept up to date, term by term in vec's order as a loop
+        # would (old + w; norm2 += new² − old², left to right), with the loops run in C.
         c = ev.centroid
-        norm2 = ev.norm2
-        for term, w in vec.items():
-            old = c.get(term, 0.0)
-            new = old + w
-            c[term] = new
-            norm2 += new * new - old * old
+        olds = list(map(c.get, vec, repeat(0.0)))
+        news = list(map(add, olds, vec.values()))
+        c.update(zip(vec, news, strict=True))
+        norm2 = reduce(add, map(sub, map(mul, news, news), map(mul, olds, olds)), ev.norm2)
         if len(c) > 2 * p.max_centroid_terms:
-            kept = sorted(c.items(), key=lambda kv: kv[1], reverse=True)[: p.max_centroid_terms]
+            kept = sorted(c.items(), key=_second, reverse=True)[: p.max_centroid_terms]
             ev.centroid = c = dict(kept)
             norm2 = sum(w * w for _, w in kept)
         ev.norm2 = norm2
@@ -414,7 +522,7 @@ class EventIndex:
             for term in m.posted:
                 posting = self._postings.get(term)
                 if posting is not None:
-                    posting.pop(key, None)
+                    posting.remove(key)
                     if not posting:
                         del self._postings[term]
             if m.digest is not None:
@@ -424,3 +532,4 @@ class EventIndex:
             if m.url and self._by_url.get(m.url) == ev.id:
                 del self._by_url[m.url]
         del self._events[ev.id]
+        self._by_num.pop(ev.num, None)

@@ -4,35 +4,40 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter
 
 # Quote and dash variants outlets use for the same text; folding them first means a curly-quoted
 # reprint and a straight-quoted wire copy tokenise identically.
-_FOLD = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u02bc": "'",
-        "\u2032": "'",
-        "`": "'",
-        "\u00b4": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u00ab": '"',
-        "\u00bb": '"',
-        "\u2010": "-",
-        "\u2011": "-",
-        "\u2012": "-",
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
-        "\u00a0": " ",
-    }
-)
+_FOLD_MAP = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201b": "'",
+    "\u02bc": "'",
+    "\u2032": "'",
+    "`": "'",
+    "\u00b4": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u00ab": '"',
+    "\u00bb": '"',
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2012": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2212": "-",
+    "\u00a0": " ",
+}
+# Folding is a handful of characters in a long text: a regex finds them in C, where str.translate with a
+# dict table costs a dict lookup per character (≈ 270 µs of a 7 KB article, half its fingerprint).
+_FOLD_CHARS = re.compile("[" + re.escape("".join(_FOLD_MAP)) + "]")
 
 
 def _latin_fold_table() -> dict[int, str]:
@@ -47,7 +52,8 @@ def _latin_fold_table() -> dict[int, str]:
     return table
 
 
-_LATIN = _latin_fold_table()
+_LATIN = {chr(cp): base for cp, base in _latin_fold_table().items()}
+_LATIN_CHARS = re.compile("[" + re.escape("".join(_LATIN)) + "]")
 
 _PERCENT = re.compile(r"\bper\s+cent\b|%", re.IGNORECASE)
 # A token is a number (keeping decimals and thousands separators together) or a run of letters;
@@ -57,6 +63,8 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-
 _BOUNDARY_CHARS = frozenset('.!?:\n"')
 # The separator before each token is kept: it tells sentence starts and split apostrophes apart.
 _GAP_TOKEN = re.compile(r"([^0-9A-Za-z\u00c0-\uffff]*)([0-9]+(?:[.,][0-9]+)*|[^\W\d_]+)")
+# _GAP_TOKEN's tokens restricted to ASCII text, as a split pattern (gaps and tokens alternate).
+_ASCII_TOKEN = re.compile(r"([0-9]+(?:[.,][0-9]+)*|[A-Za-z]+)")
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -84,12 +92,30 @@ STOPWORDS = _word_set(
 )
 
 
+def _fold_char(m: re.Match[str]) -> str:
+    """The folded form of one quote, dash or space variant."""
+    return _FOLD_MAP[m.group()]
+
+
+def _latin_char(m: re.Match[str]) -> str:
+    """The base letter(s) of one accented Latin letter."""
+    return _LATIN[m.group()]
+
+
 def fold(text: str) -> str:
     """Fold quotes, dashes, accents and 'per cent' so that outlets' variants of one text compare equal."""
-    text = text.translate(_FOLD)
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(_LATIN)
-    return _PERCENT.sub(" percent ", text)
+        text = _FOLD_CHARS.sub(_fold_char, text)
+        if not text.isascii():
+            text = _LATIN_CHARS.sub(_latin_char, unicodedata.normalize("NFKC", text))
+            return _PERCENT.sub(" percent ", text)
+    elif "`" in text:
+        text = text.replace("`", "'")
+    # The case-insensitive regex scans every position (≈ 10 ns a character); on ASCII text a plain
+    # substring test says first whether it can match at all.
+    if "%" in text or "cent" in text.lower():
+        return _PERCENT.sub(" percent ", text)
+    return text
 
 
 def _cjk_bigrams(run: str) -> list[str]:
@@ -99,32 +125,89 @@ def _cjk_bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
-def raw_tokens(text: str) -> list[tuple[str, bool]]:
-    """Tokens of folded text, each with whether it was capitalised mid-sentence (a likely name)."""
-    out: list[tuple[str, bool]] = []
-    append = out.append
-    first = True
-    for gap, tok in _GAP_TOKEN.findall(fold(text)):
+def _scan(text: str) -> tuple[list[str], list[bool]]:
+    """Lower-cased tokens of folded text and, in step, whether each was capitalised mid-sentence.
+
+    Two flat lists rather than (token, flag) pairs: the fingerprint feeds them to C-level helpers
+    (map, Counter, compress) instead of looping over pairs in Python.
+    """
+    folded = fold(text)
+    gaps: Sequence[str]
+    toks: Sequence[str]
+    if folded.isascii():
+        # In ASCII every character is a token character or a gap character, so splitting on tokens gives
+        # exactly _GAP_TOKEN's gaps and tokens, alternating, ≈ 40 % faster than its findall.
+        parts = _ASCII_TOKEN.split(folded)
+        gaps, toks = parts[0:-1:2], parts[1::2]
+    elif _CJK.search(folded):
+        return _scan_each(folded)
+    else:
+        pairs = _GAP_TOKEN.findall(folded)
+        gaps, toks = zip(*pairs, strict=True) if pairs else ((), ())
+    if not toks:
+        return [], []
+    # Every token maps to one token here, so whole-list operations replace a per-token loop; only the
+    # few capitalised tokens and clitics get a look of their own. Same result as _scan_each.
+    lows = list(map(str.lower, toks))
+    caps = list(map(str.isupper, map(itemgetter(0), toks)))
+    plain_gap = _BOUNDARY_CHARS.isdisjoint
+    for i in compress(range(len(caps)), caps):
+        if not plain_gap(gaps[i]):
+            caps[i] = False  # a capital after sentence punctuation or a line break says nothing
+    caps[0] = False  # the text's first token starts a sentence
+    dropped: list[int] = []  # clitics after an apostrophe or a space, in increasing order
+    for i in compress(range(len(lows)), map(_CLITICS.__contains__, lows)):
+        gap = gaps[i]
+        if i and 0 < len(gap) <= 2 and gap[0] in "' ":
+            # "don t" / "don't" → "dont"; "China s" / "China's" → "china" (possessive dropped).
+            if lows[i] == "t":
+                kept = i - 1  # the token it joins: the last one before it that is not itself dropped
+                k = len(dropped) - 1
+                while k >= 0 and dropped[k] == kept:
+                    kept -= 1
+                    k -= 1
+                lows[kept] += "t"
+            dropped.append(i)
+    for i in reversed(dropped):
+        del lows[i]
+        del caps[i]
+    return lows, caps
+
+
+def _scan_each(folded: str) -> tuple[list[str], list[bool]]:
+    """_scan token by token, for texts with CJK runs (a run becomes several bigram tokens)."""
+    lows: list[str] = []
+    caps: list[bool] = []
+    plain_gap = _BOUNDARY_CHARS.isdisjoint
+    for gap, tok in _GAP_TOKEN.findall(folded):
         low = tok.lower()
-        if low in _CLITICS and out and 0 < len(gap) <= 2 and gap[0] in "' ":
+        if low in _CLITICS and lows and 0 < len(gap) <= 2 and gap[0] in "' ":
             # "don t" / "don't" → "dont"; "China s" / "China's" → "china" (possessive dropped).
             if low == "t":
-                out[-1] = (out[-1][0] + "t", out[-1][1])
+                lows[-1] += "t"
             continue
         if not tok.isascii() and _CJK.search(tok):
-            out.extend((b, False) for b in _cjk_bigrams(low))
-            first = False
+            grams = _cjk_bigrams(low)
+            lows.extend(grams)
+            caps.extend([False] * len(grams))
             continue
+        lows.append(low)
         # A capital after sentence punctuation or a line break says nothing about being a name.
-        cap = tok[0].isupper() and not first and not _BOUNDARY_CHARS.intersection(gap)
-        append((low, cap))
-        first = False
-    return out
+        caps.append(tok[0].isupper() and plain_gap(gap))
+    if caps:
+        caps[0] = False  # the text's first token starts a sentence
+    return lows, caps
+
+
+def raw_tokens(text: str) -> list[tuple[str, bool]]:
+    """Tokens of folded text, each with whether it was capitalised mid-sentence (a likely name)."""
+    lows, caps = _scan(text)
+    return list(zip(lows, caps, strict=True))
 
 
 def words(text: str) -> list[str]:
     """Lower-cased folded word tokens of a text, stopwords included (the basis of shingles)."""
-    return [t for t, _ in raw_tokens(text)]
+    return _scan(text)[0]
 
 
 @lru_cache(maxsize=200_000)
@@ -139,6 +222,24 @@ def stem(token: str) -> str:
         if not token.endswith(("ss", "us", "is")):
             return token[:-1]
     return token
+
+
+class _TermCache(dict[str, str]):
+    """Token → its content term ("" for stopwords and single characters), filled on first sight.
+
+    One C-level dict lookup per token replaces a length test, a stopword test and a stem call. Bounded
+    like stem's cache: cleared when full, so a stream of one-off tokens cannot grow it without limit.
+    """
+
+    def __missing__(self, token: str) -> str:
+        if len(self) >= 200_000:
+            self.clear()
+        term = "" if len(token) < 2 or token in STOPWORDS else stem(token)
+        self[token] = term
+        return term
+
+
+_TERMS = _TermCache()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +257,9 @@ class Fingerprint:
 
 def content_terms(text: str) -> list[tuple[str, bool]]:
     """Stemmed non-stopword tokens with their name flag (single letters and lone digits dropped)."""
-    out: list[tuple[str, bool]] = []
-    for tok, cap in raw_tokens(text):
-        if len(tok) < 2 or tok in STOPWORDS:
-            continue
-        out.append((stem(tok), cap))
-    return out
+    lows, caps = _scan(text)
+    term_of = _TERMS.__getitem__
+    return [(term, cap) for term, cap in zip(map(term_of, lows), caps, strict=True) if term]
 
 
 def term_set(text: str) -> frozenset[str]:
@@ -175,7 +273,8 @@ def shingles(tokens: list[str], n: int) -> list[str]:
     """Word n-grams joined by spaces; a text shorter than n gives its whole token string."""
     if len(tokens) < n:
         return [" ".join(tokens)] if tokens else []
-    return [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    # zip of n shifted views (shorter ones end it early) builds every n-gram tuple in C, no index loop.
+    return list(map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False)))
 
 
 _URL_NOISE = _word_set(
@@ -206,26 +305,38 @@ def fingerprint(
     """Compute the comparison fingerprint of one article (text capped at max_chars for flat cost)."""
     text = text[:max_chars]
     title = title[:1000]
+    title_words, title_caps = _scan(title) if title else ([], [])
+    body_words, body_caps = _scan(text) if text else ([], [])
+    term_of = _TERMS.__getitem__
+    title_terms = list(map(term_of, title_words))
+    body_terms = list(map(term_of, body_words))
+    # Title occurrences first, then body ones: the insertion order (and so every later tie-break and
+    # float sum over the terms) is the order of first appearance, title before body.
     terms: dict[str, float] = {}
-    entities: set[str] = set()
-    names: set[str] = set()
-    title_toks = raw_tokens(title) if title else []
-    body_toks = raw_tokens(text) if text else []
-    for toks, base, in_body in ((title_toks, title_weight, False), (body_toks, 1.0, True)):
-        for tok, cap in toks:
-            if len(tok) < 2 or tok in STOPWORDS:
-                continue
-            tok = stem(tok)
-            terms[tok] = terms.get(tok, 0.0) + base
-            if cap and not tok[0].isdigit():
-                entities.add(tok)
-                if in_body:
-                    names.add(tok)
+    get = terms.get
+    for term in title_terms:
+        if term:
+            terms[term] = get(term, 0.0) + title_weight
+    body_counts = Counter(body_terms)
+    body_counts.pop("", None)
+    # float(n) is exactly 1.0 added n times. A term also in the title adds its body occurrences one at a
+    # time, the same float sum as ever; the rest follow in body order.
+    body = dict(zip(body_counts, map(float, body_counts.values()), strict=True))
+    for term in [t for t in terms if t in body]:
+        count = terms[term]
+        for _ in range(body_counts[term]):
+            count += 1.0
+        terms[term] = count
+        del body[term]
+    terms.update(body)
+    # Built in token order, skipping stopwords (""), so the sets iterate as they always have. A
+    # capitalised mid-sentence token never starts with a digit, so every such term is a name candidate.
+    names = set(filter(None, compress(body_terms, body_caps)))
+    entities = set(filter(None, compress(title_terms, title_caps)))
+    entities.update(filter(None, compress(body_terms, body_caps)))
     if url_weight > 0.0 and url:
         for tok in url_terms(url):
-            terms[tok] = terms.get(tok, 0.0) + url_weight
-    title_words = [t for t, _ in title_toks]
-    body_words = [t for t, _ in body_toks]
+            terms[tok] = get(tok, 0.0) + url_weight
     # A feed often repeats the title as the first line of the text; do not shingle it twice.
     all_words = body_words if body_words[: len(title_words)] == title_words else title_words + body_words
     return Fingerprint(
