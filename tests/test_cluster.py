@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.core.cluster import EventIndex, event_id_for
 from bot.core.fingerprint import fold, term_set, words
@@ -302,3 +306,51 @@ def test_a_name_opening_a_sentence_keeps_its_boost() -> None:
     w = idx.term_weights("", "Kettering lost the bout. Fans cheered for Kettering and the arena.")
     plain = idx.term_weights("", "Kettering lost the bout. Fans cheered for kettering and the arena.")
     assert w["kettering"] > plain["kettering"]
+
+
+def test_headline_reprint_joins_only_an_open_event() -> None:
+    """A repeated headline is a reprint while its event is open; once closed it is a recurring title."""
+    idx = EventIndex()
+    title = "Velmora stocks close higher as harbour reopens"
+    first = idx.assign(art("h1", title, "", T0), T0)
+    t1 = T0 + timedelta(hours=1)
+    copy = idx.assign(art("h2", title, "", t1), t1)
+    assert (copy.kind, copy.event_id) == ("reprint", first.event_id)
+    t2 = t1 + DEFAULT_PARAMS.quiet_window + timedelta(hours=1)
+    again = idx.assign(art("h3", title, "", t2), t2)
+    assert again.kind == "new_event" and again.event_id != first.event_id
+
+
+def test_full_text_reprint_still_joins_a_closed_event() -> None:
+    """The quiet-window rule is for headlines only: a republished full text still joins its story."""
+    idx = EventIndex()
+    wire = idx.assign(art("wire", "", WIRE, T0, outlet="Meridian"), T0)
+    late = T0 + DEFAULT_PARAMS.quiet_window + timedelta(hours=1)
+    copy = idx.assign(art("paper", REPRINT_TITLE, REPRINT, late, outlet="Paper"), late)
+    assert (copy.kind, copy.event_id) == ("reprint", wire.event_id)
+
+
+TIED_NAMES = "Reports from the arena named Voss, Kettering, Halloway, Varnholt, Achterberg, Castemoor and Lindqvist."
+TOP_NAME = (
+    "from datetime import UTC, datetime\n"
+    "from bot.core.cluster import EventIndex\n"
+    "from bot.models import Article\n"
+    "t = datetime(2031, 5, 4, 8, 0, tzinfo=UTC)\n"
+    "idx = EventIndex()\n"
+    f"a = idx.assign(Article(id='t', outlet='O', url='', title='', text={TIED_NAMES!r}, published=t), t)\n"
+    "print(idx._events[a.event_id].top_name)\n"
+)
+
+
+def test_main_name_ties_do_not_depend_on_the_hash_seed() -> None:
+    """Names of equal weight resolve alphabetically, not in set order (which changes with PYTHONHASHSEED)."""
+    idx = EventIndex()
+    a = idx.assign(art("tie", "", TIED_NAMES, T0), T0)
+    assert idx._events[a.event_id].top_name == "achterberg"
+    root = Path(__file__).resolve().parents[1]
+    for seed in ("0", "1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", TOP_NAME], cwd=root, env=env, capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == "achterberg", seed

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import compress
+from itertools import chain, compress, islice
 from operator import itemgetter
 
 # Quote and dash variants outlets use for the same text; folding them first means a curly-quoted
@@ -253,6 +253,9 @@ class Fingerprint:
     # Terms capitalised mid-sentence somewhere in the body: names, boosted as a whole term (so a name that
     # also opens a sentence keeps its boost). Title capitals are excluded: many feeds use Title Case.
     names: frozenset[str] = frozenset()
+    # The first content terms of title + text (stemmed, in order, at most lead_terms): what the lead says.
+    lead: tuple[str, ...] = ()
+    has_body: bool = False  # the text (not just a title) had content terms
 
 
 def content_terms(text: str) -> list[tuple[str, bool]]:
@@ -301,6 +304,7 @@ def fingerprint(
     title_weight: float,
     shingle_size: int,
     max_chars: int,
+    lead_terms: int = 0,
 ) -> Fingerprint:
     """Compute the comparison fingerprint of one article (text capped at max_chars for flat cost)."""
     text = text[:max_chars]
@@ -334,7 +338,11 @@ def fingerprint(
     names = set(filter(None, compress(body_terms, body_caps)))
     entities = set(filter(None, compress(title_terms, title_caps)))
     entities.update(filter(None, compress(body_terms, body_caps)))
-    if url_weight > 0.0 and url:
+    # In reading order, title first; URL words are no part of what the article itself says first.
+    lead = tuple(islice(filter(None, chain(title_terms, body_terms)), lead_terms)) if lead_terms > 0 else ()
+    # URL words only supplement a text: an article with no content terms of its own is not matched by its
+    # slug alone (two empty items at /empty and /empty2 are not one event).
+    if url_weight > 0.0 and url and terms:
         for tok in url_terms(url):
             terms[tok] = get(tok, 0.0) + url_weight
     # A feed often repeats the title as the first line of the text; do not shingle it twice.
@@ -345,4 +353,6 @@ def fingerprint(
         names=frozenset(names),
         shingles=shingles(all_words, shingle_size),
         n_words=len(all_words),
+        lead=lead,
+        has_body=bool(body_counts),
     )
