@@ -29,7 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 eval: $(STAMP)
-	$(BIN)/python eval/run_all.py
+	$(BIN)/python -m eval.run_all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
