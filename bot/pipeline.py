@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -15,7 +15,7 @@ from bot.adapters.store import CycleRecord, FeedState, Store
 from bot.core.events import EventTracker
 from bot.core.feedparse import ParsedFeed, parse_feed
 from bot.core.topics import TopicRules
-from bot.errors import FetchError, ParseError, StoreError
+from bot.errors import FetchError, ParseError
 from bot.models import Article, EventUpdate, Feed
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,6 @@ class CycleReport:
     feeds: tuple[FeedOutcome, ...]
     matched: int
     events: int  # events created or changed in this cycle
-    updates: tuple[EventUpdate, ...] = field(default=(), repr=False)
 
     @property
     def entries(self) -> int:
@@ -143,8 +142,10 @@ class Pipeline:
         """Rebuild the in-memory event index from the store after a start; return the events restored."""
         now = self.clock()
         events = self.store.events_since(now - retention)
+        # One query for every restored event's articles, not one per event.
+        articles = {a.id: a for a in self.store.articles(i for e in events for i in e.article_ids)}
         for event in events:
-            self.tracker.restore(event, self.store.articles(event.article_ids), now)
+            self.tracker.restore(event, [articles[i] for i in event.article_ids if i in articles], now)
         return len(events)
 
     def due_feeds(self, feeds: Sequence[Feed], now: datetime) -> list[Feed]:
@@ -175,7 +176,6 @@ class Pipeline:
                 feeds=tuple(outcomes),
                 matched=matched,
                 events=changed,
-                updates=tuple(updates),
             )
             self.store.record_cycle(
                 CycleRecord(
@@ -314,11 +314,3 @@ class Pipeline:
             for sink in sinks:
                 self.store.enqueue_delivery(sink, event.id, revision=revision, reply_to=event.follows, now=now)
         return len(latest)
-
-
-def describe_errors(report: CycleReport) -> list[str]:
-    """Readable lines for the feeds that failed in a cycle."""
-    return [f"{f.name}: {f.error_kind}: {f.error}" for f in report.feeds if f.status == "error"]
-
-
-__all__ = ["CycleReport", "FeedOutcome", "Pipeline", "PollPolicy", "StoreError", "describe_errors"]

@@ -18,7 +18,6 @@ from bot.adapters.discord import (
     DiscordSink,
     discord_sinks,
     redact_webhook_url,
-    split_webhook_urls,
 )
 from bot.errors import ConfigError, DeliveryError, MessageGone, RetryLater, SinkFatal
 from bot.models import Event, Report
@@ -368,9 +367,7 @@ def test_bad_urls_fail_fast_without_echoing_the_token(session: aiohttp.ClientSes
 
 
 def test_url_helpers() -> None:
-    """Comma-separated URLs are split; redaction keeps the webhook id and hides host and token."""
-    assert split_webhook_urls(" https://a/x/1/t , ,https://b/x/2/u ") == ["https://a/x/1/t", "https://b/x/2/u"]
-    assert split_webhook_urls(None) == []
+    """Redaction keeps the webhook id and hides host and token."""
     assert redact_webhook_url(f"https://discord.com/api/webhooks/1/{TOKEN}?thread_id=5") == "…/webhooks/1/***"
     assert redact_webhook_url(f"http://127.0.0.1:9/hook/{TOKEN}") == "…/hook/***"
 

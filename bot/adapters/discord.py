@@ -223,11 +223,6 @@ def discord_sinks(session: aiohttp.ClientSession, urls: Sequence[str]) -> list[D
     return [DiscordSink(session, url, index=i, limits=limits) for i, url in enumerate(urls)]
 
 
-def split_webhook_urls(value: str | None) -> list[str]:
-    """DISCORD_WEBHOOK_URL's comma-separated URLs, blanks dropped."""
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
-
-
 def redact_webhook_url(url: str) -> str:
     """The webhook URL without its host and token: "…/webhooks/123/***"."""
     path = url.strip().split("?", 1)[0].split("#", 1)[0]

@@ -13,10 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import sqlite_utils
-from sqlite_utils.db import Table
 
 from bot.errors import StoreError
 from bot.models import Article, Delivery, Event, Feed, FeedHealth, Report, TopicMatch
@@ -262,11 +261,6 @@ class Store:
     def integrity_ok(self) -> bool:
         """Return True when `PRAGMA integrity_check` reports no problem."""
         return self._rows("PRAGMA integrity_check")[0].get("integrity_check") == "ok"
-
-    def table_counts(self) -> dict[str, int]:
-        """Row counts of the main tables, for status lines and tests."""
-        names = ("feeds", "articles", "article_feeds", "events", "event_reports", "deliveries", "subscribers")
-        return {name: cast(Table, self._db[name]).count for name in names}
 
     # -- feeds ----------------------------------------------------------------------------------
 
