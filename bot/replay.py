@@ -19,6 +19,8 @@ from bot.models import Article, Event, TopicMatch
 _FALLBACK_CLOCK = datetime(2000, 1, 1, tzinfo=UTC)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# The blanks _SPACES folds that _CONTROL leaves: where none occurs and no two spaces meet, it has no work.
+_ODD_BLANK = re.compile(r"[\t\u00a0\u2000-\u200b\u3000]")
 
 
 @dataclass(slots=True)
@@ -47,8 +49,12 @@ class ReplayStats:
 def normalize_text(text: str) -> str:
     """Plain text with runs of spaces collapsed, control characters removed and blank lines dropped."""
     text = _CONTROL.sub(" ", text.replace("\r\n", "\n"))
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
+    # _SPACES replaces every single space by itself (a match per word, ≈ 30 µs on a news text): run it
+    # only when there is something to collapse. It never matches a line break, so one pass over the
+    # whole text equals one per line; then each line is stripped and empty ones dropped, all in C.
+    if "  " in text or _ODD_BLANK.search(text) is not None:
+        text = _SPACES.sub(" ", text)
+    return "\n".join(filter(None, map(str.strip, text.split("\n"))))
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -107,6 +107,21 @@ def test_candidates_skip_boilerplate_and_headline_lines() -> None:
         assert furniture not in joined
 
 
+def test_furniture_inside_a_paragraph_is_caught_sentence_by_sentence() -> None:
+    """A related-story link or a footer that follows a fact on the same line is dropped; the fact stays."""
+    text = (
+        "Dock workers in Velmora walked out on Monday over a pay offer from the port authority. "
+        "Read more: Dock unions threaten a wider strike over pay and hours.\n"
+        "The authority said talks would resume on Thursday with a new mediator present. "
+        "Reporting by Ole Brandt; editing by Jana Ruskova for the Meridian wire service."
+    )
+    texts = [c.text for c in sentence_candidates(text, 0)]
+    assert texts == [
+        "Dock workers in Velmora walked out on Monday over a pay offer from the port authority.",
+        "The authority said talks would resume on Thursday with a new mediator present.",
+    ]
+
+
 def test_summary_prefers_the_clean_variant_and_never_repeats() -> None:
     """Where two outlets carry one sentence, the apostrophe-intact variant is shown, once."""
     cands = sentence_candidates(LOST, 0) + sentence_candidates(CLEAN, 1)

@@ -122,6 +122,10 @@ class EventIndex:
         self._next_num = 0
         self._df: Counter[str] = Counter()
         self._n_docs = 0
+        # log(d + idf_smoothing) for every document frequency d in 0..n_docs: idf(d) is then
+        # 1 + log(n_docs + 1 + k) − log(d + k), one look-up per term instead of one log per distinct d.
+        # A flat array of doubles: 8 bytes per article ever counted, as df counts are never forgotten either.
+        self._log_df = array("d", [math.log(params.idf_smoothing)])
         self._expiry: list[tuple[datetime, str]] = []  # lazy min-heap of (last member time, event id)
         self._evicted: list[str] = []  # evicted since the last drain_evicted()
 
@@ -337,12 +341,16 @@ class EventIndex:
     def _count_terms(self, terms: Mapping[str, float]) -> None:
         """Update document frequencies with one article's terms."""
         self._n_docs += 1
+        self._log_df.append(math.log(self._n_docs + self.params.idf_smoothing))
         self._df.update(terms.keys())  # Counter counts an iterable in C
 
     def _idf(self, term: str) -> float:
         """Smoothed inverse document frequency of a term under the current counts."""
-        k = self.params.idf_smoothing
-        return 1.0 + math.log((self._n_docs + 1 + k) / (self._df.get(term, 0) + k))
+        return self._idf_base() - self._log_df[self._df.get(term, 0)]
+
+    def _idf_base(self) -> float:
+        """1 + log(n_docs + 1 + k): idf(d) is this minus log(d + k)."""
+        return 1.0 + math.log(self._n_docs + 1 + self.params.idf_smoothing)
 
     def _name_weights(self, fp: Fingerprint, raw: Mapping[str, float] | None = None) -> dict[str, float]:
         """The article's body names weighted by (1 + log tf)·idf: its strongest is who it is about.
@@ -381,21 +389,19 @@ class EventIndex:
         counts = list(terms.values())
         if not counts:
             return {}
-        k = self.params.idf_smoothing
-        nk = self._n_docs + 1 + k
         log = math.log
         freqs = list(map(self._df.get, terms, repeat(0)))
-        # Many terms share a count (1, 2 …) or a document frequency: one log per distinct value, then
-        # the per-term products in C. The same expressions per term as ever, so the same floats.
+        # Many terms share a count (1, 2 …): one log per distinct value. The idf comes from the table of
+        # log(d + k), and the per-term products run in C.
         distinct = set(counts)
         tf = {c: 1.0 + log(c) for c in distinct if c > 0}
-        idf = {d: 1.0 + log(nk / (d + k)) for d in set(freqs)}
+        idfs = list(map(sub, repeat(self._idf_base()), map(self._log_df.__getitem__, freqs)))
         if idf_out is not None:
-            idf_out.update(idf)
+            idf_out.update(zip(freqs, idfs, strict=True))
         if len(tf) == len(distinct):
-            raw_w = dict(zip(terms, map(mul, map(tf.__getitem__, counts), map(idf.__getitem__, freqs)), strict=True))
+            raw_w = dict(zip(terms, map(mul, map(tf.__getitem__, counts), idfs), strict=True))
         else:  # a zero or negative count (a zero title weight): such terms are left out
-            raw_w = {t: tf[c] * idf[d] for t, c, d in zip(terms, counts, freqs, strict=True) if c > 0}
+            raw_w = {t: tf[c] * i for t, c, i in zip(terms, counts, idfs, strict=True) if c > 0}
         if raw is not None:
             raw.update(raw_w)
         weights = raw_w.copy()
@@ -429,9 +435,8 @@ class EventIndex:
         idf: Mapping[int, float] = known_idf or {}
         missing = set(freqs).difference(idf)
         if missing:
-            k = self.params.idf_smoothing
-            nk = self._n_docs + 1 + k
-            idf = {**idf, **{d: 1.0 + log(nk / (d + k)) for d in missing}}
+            base, log_df = self._idf_base(), self._log_df
+            idf = {**idf, **{d: base - log_df[d] for d in missing}}
         weights = dict(
             zip(counts, map(mul, map(tf.__getitem__, counts.values()), map(idf.__getitem__, freqs)), strict=True)
         )
