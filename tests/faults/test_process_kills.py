@@ -7,6 +7,11 @@ idle); every third kill waits for a delivery request to reach a platform and str
 of it. After the last kill one clean run drains the outbox and stops on SIGTERM. Then each event must
 have exactly one message per sink, showing every outlet, and `PRAGMA integrity_check` must pass.
 
+The one exception is the window docs/reliability.md describes: a kill after the platform accepted a post
+but before its message id was committed. After every kill the test compares what the platforms accepted
+with the ids the database holds; a post that was accepted but not recorded at a kill is that window, and a
+second copy of it is the documented at-least-once behaviour (counted and printed). Any other duplicate fails.
+
 Default: 22 kills, ~60-80 s. A longer soak by hand::
 
     WIREWATCH_SOAK=1 .venv/bin/python -m pytest tests/faults/test_process_kills.py -s
@@ -137,6 +142,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     logs.mkdir()
     started = time.monotonic()
     kill_moments: Counter[str] = Counter()
+    in_window: set[tuple[str, str]] = set()  # posts a kill caught accepted but not yet recorded
     with FeedServer() as server:
         newsroom = Newsroom(server, datetime.now(UTC).replace(microsecond=0))
         for outlet in OUTLETS:
@@ -163,6 +169,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
                     if run < KILLS:
                         proc.send_signal(signal.SIGKILL)
                         proc.wait(timeout=10)
+                        in_window |= _accepted_but_unrecorded(tmp_path / "ww.db", telegram, discord)
                 assert proc.returncode == -signal.SIGKILL, (logs / f"run-{run:03d}.log").read_text()
         # The clean run: wait until every expected report shows in both sinks and the outbox is empty.
         expected = newsroom.expected()
@@ -183,17 +190,31 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     assert proc.returncode == 0
     seconds = time.monotonic() - started
 
-    tg_posts = Counter(h for s in telegram.sent_to(CHANNEL) for h in expected if h in s.plain)
-    dc_posts = Counter(h for t in discord_texts(discord) for h in expected if h in t)
+    tg_copies = [
+        (h, ("telegram", str(s.message_id))) for s in telegram.sent_to(CHANNEL) for h in expected if h in s.plain
+    ]
+    dc_copies = [
+        (h, ("discord", mid))
+        for mid, t in zip(discord.messages, discord_texts(discord), strict=True)
+        for h in expected
+        if h in t
+    ]
+    tg_posts = Counter(h for h, _ in tg_copies)
+    dc_posts = Counter(h for h, _ in dc_copies)
+    # Copies the documented window explains: accepted by the platform but not recorded when a kill struck.
+    tg_explained = Counter(h for h, post in tg_copies if post in in_window)
+    dc_explained = Counter(h for h, post in dc_copies if post in in_window)
+    explained = tg_explained + dc_explained
     lost = {h for h in expected if tg_posts[h] == 0} | {h for h in expected if dc_posts[h] == 0}
-    duplicated = {h for h, n in tg_posts.items() if n > 1} | {h for h, n in dc_posts.items() if n > 1}
+    duplicated = {h for h in expected if tg_posts[h] - tg_explained[h] > 1 or dc_posts[h] - dc_explained[h] > 1}
     reports = sum(len(o) for o in expected.values())
     print(
         f"\nkills: {KILLS} (seed {SEED}; {dict(kill_moments)}), events {len(expected)}, reports {reports}, "
         f"telegram posts {sum(tg_posts.values())} + edits {len(telegram.edits)}, discord messages "
-        f"{len(discord.messages)}, lost {len(lost)}, duplicated {len(duplicated)}, {seconds:.0f} s"
+        f"{len(discord.messages)}, lost {len(lost)}, duplicated {len(duplicated)}, "
+        f"accepted-but-unrecorded posts repeated {sum(explained.values())} (the documented window), {seconds:.0f} s"
     )
-    assert not lost and not duplicated, (lost, duplicated, tg_posts, dc_posts)
+    assert not lost and not duplicated, (lost, duplicated, tg_posts, dc_posts, in_window)
     printed = "".join(p.read_text(errors="replace") for p in sorted(logs.iterdir()))
     assert telegram.token not in printed and telegram.token.split(":", 1)[1] not in printed  # crash output too
     conn = sqlite3.connect(tmp_path / "ww.db")
@@ -208,6 +229,21 @@ def discord_texts(discord: FakeDiscord) -> list[str]:
     """Each Discord message's embed title and description, markdown escapes removed."""
     embeds = [m["embeds"][0] for m in list(discord.messages.values())]
     return [(e.get("title", "") + "\n" + e.get("description", "")).replace("\\", "") for e in embeds]
+
+
+def _accepted_but_unrecorded(db: Path, telegram: FakeBotAPI, discord: FakeDiscord) -> set[tuple[str, str]]:
+    """Posts a platform accepted whose message id the (killed) service's database does not hold."""
+    conn = sqlite3.connect(db, timeout=5)
+    try:
+        rows = conn.execute("SELECT sink, message_id FROM deliveries WHERE message_id IS NOT NULL").fetchall()
+    except sqlite3.Error:
+        rows = []  # killed before the schema existed: nothing recorded yet
+    finally:
+        conn.close()
+    recorded = {("telegram" if sink.startswith("telegram") else "discord", str(mid)) for sink, mid in rows}
+    accepted = {("telegram", str(s.message_id)) for s in telegram.sent_to(CHANNEL)}
+    accepted |= {("discord", mid) for mid in list(discord.messages)}
+    return accepted - recorded
 
 
 def _outbox_depth(db: Path) -> int:
