@@ -6,6 +6,7 @@ In-process tests run `run_service` in the test's event loop; the tests where a p
 
 from __future__ import annotations
 
+import io
 import logging
 import signal
 import time
@@ -259,3 +260,18 @@ def test_a_refused_token_stops_start_up_with_a_clear_message(tmp_path: Path, new
     assert refused not in output
     assert refused.split(":", 1)[1] not in output
     assert "Traceback" not in output
+
+
+async def test_console_numbering_goes_on_after_a_restart(tmp_path: Path, newsroom: Newsroom) -> None:
+    """Without a token alerts are printed; a restarted service numbers its next alert after the last one."""
+    newsroom.publish(WIRE)
+    settings = settings_for(service_env(tmp_path, newsroom, None))
+    first = io.StringIO()
+    async with running(settings, console=first) as service:
+        await until(service, lambda: "alert #1 posted" in first.getvalue())
+    newsroom.publish(UNRELATED)
+    second = io.StringIO()
+    async with running(settings, console=second) as service:
+        await until(service, lambda: "posted" in second.getvalue())
+    assert "alert #2 posted" in second.getvalue()
+    assert "alert #1 posted" not in second.getvalue()

@@ -11,11 +11,15 @@ from bot.models import Event
 class ConsoleSink:
     """A Sink that writes rendered alerts to a text stream, numbering them like chat messages."""
 
-    def __init__(self, stream: TextIO, render: Callable[[Event], str], name: str = "console") -> None:
+    def __init__(
+        self, stream: TextIO, render: Callable[[Event], str], name: str = "console", *, first_id: int = 1
+    ) -> None:
         self.name = name
         self._stream = stream
         self._render = render
-        self._next_id = 1
+        # After a restart numbering goes on from the last alert the outbox recorded, so "#3 edited" never
+        # names a different alert than "#3 posted" did.
+        self._next_id = first_id
 
     async def post(self, event: Event, reply_to: str | None) -> str:
         """Print a new alert (noting the alert it follows up) and return its number."""
