@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.core.anchors import NO_ANCHORS, find_anchors
+from bot.core.anchors import MAX_FOUND, NO_ANCHORS, find_anchors
 from bot.core.cluster import EventIndex
 from bot.core.tuning import DEFAULT_PARAMS
 from bot.models import Article
@@ -58,6 +58,12 @@ def test_dates_on_outlet_furniture_lines_are_ignored() -> None:
         ("The club offered $200 million over eight years.", ("money", 200_000_000.0)),
         ("Thieves took 80 million euros from the vault.", ("money", 80_000_000.0)),
         ("He paid $2,500 for the licence.", ("money", 2000.0)),  # to thousands, half to even
+        # A date, a year or half a number word before the count is not the count.
+        ("By late Monday, May 3, 12 people were killed.", ("dead", 12.0)),
+        ("In 2009, 12 people died in the floods.", ("dead", 12.0)),
+        ("An attack in 2008 killed three soldiers.", None),
+        ("Twenty-five people were killed.", None),
+        ("In 2009, 5 million dollars went missing.", ("money", 5_000_000.0)),
     ],
 )
 def test_quantities_are_read_by_kind(text: str, quantity: tuple[str, float] | None) -> None:
@@ -70,6 +76,15 @@ def test_text_without_anchors_gives_the_shared_empty_value() -> None:
     """Most texts state none: they cost no new object."""
     assert find_anchors("Officials met in Castemoor to discuss the harbour.") is NO_ANCHORS
     assert find_anchors("") is NO_ANCHORS
+
+
+def test_a_hostile_text_yields_a_bounded_number_of_anchors() -> None:
+    """A timeline of thousands of dates or tolls keeps at most MAX_FOUND of each (and reads only its start)."""
+    dates = "".join(f"On March {d % 28 + 1}, {1950 + d % 70} it rained. " for d in range(5000))
+    tolls = "".join(f"{n} people were killed. " for n in range(5000))
+    found = find_anchors(dates + tolls)
+    assert 0 < len(found.dates) <= MAX_FOUND
+    assert len(find_anchors(tolls).quantities) <= MAX_FOUND
 
 
 def test_the_term_hint_skips_patterns_whose_key_word_is_absent() -> None:

@@ -8,6 +8,7 @@ year's digits, a currency sign, a key word) and reads the number or month from a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Container
 from contextlib import suppress
@@ -43,21 +44,22 @@ _NUMBER_WORDS = {
         ]
     )
 }
-_NUMBER = r"(\d+(?:[.,]\s?\d+)*|" + "|".join(_NUMBER_WORDS) + r")"
+# A number: digits with thousands groups and decimals ("2,500", "6.1"), or a small number word. Not glued
+# to what precedes it ("twenty-five", "route-66"), and no space inside: "May 3, 12 people" is a date and a count.
+_DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_NUMBER = r"(?<![\w.,-])(" + _DIGITS + "|" + "|".join(_NUMBER_WORDS) + r")\b"
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "m": 1e6, "bn": 1e9}
-_MONEY_AFTER_SIGN = re.compile(r"[$€£]\s?(\d+(?:[.,]\s?\d+)*)\s*(thousand|million|billion|trillion|bn|m)?\b")
+_MONEY_AFTER_SIGN = re.compile(r"[$€£]\s?(" + _DIGITS + r")\s*(thousand|million|billion|trillion|bn|m)?\b")
 # One pattern per word: each starts with its literal, which the engine finds fast; an alternation does not.
 _CURRENCY_WORDS = {w: re.compile(w + r"\b") for w in ("dollars", "euros", "pounds")}
-_MONEY_BEFORE_WORD = re.compile(r"\b" + _NUMBER + r"\s*(thousand|million|billion|trillion)?\s*$")
+_MONEY_BEFORE_WORD = re.compile(_NUMBER + r"\s*(thousand|million|billion|trillion)?\s*$")
 _MAGNITUDE_AFTER = re.compile(r"magnitude(?:\s+of)?\s+(\d(?:\.\s?\d)?)\b")
 _MAGNITUDE_BEFORE = re.compile(r"(?<![\d.])(\d(?:\.\s?\d)?)\s*-?\s*$")
 _CASUALTY_WORDS = {w: re.compile(w + r"\b") for w in ("dead", "killed", "died", "injured", "hurt", "wounded")}
-_COUNT_BEFORE_CASUALTY = re.compile(r"\b" + _NUMBER + r"\s+(?:(?:people|persons|were|have|been|are|others)\s+){0,3}$")
+_COUNT_BEFORE_CASUALTY = re.compile(_NUMBER + r"\s+(?:(?:people|persons|were|have|been|are|others)\s+){0,3}$")
 _CASUALTY_VERBS = {
-    w: re.compile(w + r"\s+(?:at\s+least\s+)?" + _NUMBER + r"\b")
-    for w in ("killing", "injuring", "wounding", "hurting")
+    w: re.compile(w + r"\s+(?:at\s+least\s+)?" + _NUMBER) for w in ("killing", "injuring", "wounding", "hurting")
 }
-_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 _DEATH_WORDS = frozenset({"dead", "killed", "died", "killing"})
 
 
@@ -70,6 +72,12 @@ class Anchors:
 
 
 NO_ANCHORS = Anchors()
+# Only the start of a text is read (the happening's own date and figures are in its first paragraphs), and at
+# most MAX_FOUND dates and as many quantities are kept: a 1 MB timeline costs what a long article does.
+SCAN_CHARS = 20_000
+MAX_FOUND = 32
+# Furniture lines whose dates say when the page was made, not when the happening was.
+_PAGE_DATE_LINES = frozenset({"timestamp", "print note"})
 
 
 class _Everything:
@@ -92,6 +100,7 @@ def find_anchors(text: str, terms: Container[str] = _ALL) -> Anchors:
     """
     if not text:
         return NO_ANCHORS
+    text = text[:SCAN_CHARS]
     dates = _dates(text)
     cues = {word for word, term in _CUE_TERMS.items() if term in terms}
     if "$" in text or "€" in text or "£" in text:
@@ -103,8 +112,9 @@ def find_anchors(text: str, terms: Container[str] = _ALL) -> Anchors:
 
 
 def _dates(text: str) -> set[int]:
-    """Dates written with day, month name and year."""
+    """Dates written with day, month name and year (at most MAX_FOUND), page-date lines left out."""
     out: set[int] = set()
+    page_date_line: dict[int, bool] = {}  # line start → whether it is a PUBLISHED line or a print note
     # Digits are the same in either case: the scan runs on the text, and only a year's short window
     # before it is lower-cased.
     for y in _YEAR.finditer(text):
@@ -120,31 +130,50 @@ def _dates(text: str) -> set[int]:
         else:
             continue
         line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", start)
-        if boilerplate_kind(text[line_start : line_end if line_end >= 0 else len(text)]) is not None:
-            continue  # a PUBLISHED line or a print-edition note dates the page, not the happening
+        skip = page_date_line.get(line_start)
+        if skip is None:
+            line_end = text.find("\n", start)
+            line = text[line_start : line_end if line_end >= 0 else len(text)]
+            skip = page_date_line[line_start] = boilerplate_kind(line) in _PAGE_DATE_LINES
+        if skip:
+            continue
         with suppress(ValueError):  # "February 31" is no date
             out.add(date(year, month, day).toordinal())
+            if len(out) >= MAX_FOUND:
+                break
     return out
 
 
 def _number(token: str) -> float | None:
     """A number as written ("2,500", "6.1", "6. 1", "five"); None when it is not one."""
-    token = token.replace(" ", "")
     if token in _NUMBER_WORDS:
         return float(_NUMBER_WORDS[token])
-    if _THOUSANDS.fullmatch(token):
-        token = token.replace(",", "")
     try:
-        return float(token.replace(",", "."))
+        value = float(token.replace(" ", "").replace(",", ""))
     except ValueError:
         return None
+    return value if math.isfinite(value) else None  # a 400-digit "amount" is no figure
+
+
+def _count(low: str, m: re.Match[str]) -> float | None:
+    """The count a match's first group states, unless it is a year or a day of a date ("March 4 killed")."""
+    token = m.group(1)
+    value = _number(token)
+    if value is None:
+        return None
+    if len(token) == 4 and 1900 <= value <= 2099:
+        return None  # "an attack in 2008 killed three"
+    before = low[max(0, m.start(1) - 12) : m.start(1)].split()
+    if before and before[-1].rstrip(".,")[:3] in _MONTHS:
+        return None  # the day of a date
+    return value
 
 
 def _quantities(low: str, cues: set[str]) -> set[tuple[str, float]]:
     """Money amounts (rounded to thousands), quake magnitudes and counts of dead or hurt.
 
-    cues: the key words (and "$" for any currency sign) the text holds; only their patterns run.
+    cues: the key words (and "$" for any currency sign) the text holds; only their patterns run. At most
+    MAX_FOUND are kept: the smallest, so which ones does not depend on set order.
     """
     out: set[tuple[str, float]] = set()
     if "$" in cues:
@@ -173,13 +202,13 @@ def _quantities(low: str, cues: set[str]) -> set[tuple[str, float]]:
         kind = "dead" if word in _DEATH_WORDS else "hurt"
         for m in rx.finditer(low):
             b = _COUNT_BEFORE_CASUALTY.search(low, max(0, m.start() - 48), m.start())
-            if b and (v := _number(b.group(1))) is not None:
+            if b and (v := _count(low, b)) is not None:
                 out.add((kind, v))
     for word, rx in _CASUALTY_VERBS.items():
         if word not in cues:
             continue
         kind = "dead" if word in _DEATH_WORDS else "hurt"
         for m in rx.finditer(low):
-            if (v := _number(m.group(1))) is not None:
+            if (v := _count(low, m)) is not None:
                 out.add((kind, v))
-    return out
+    return set(sorted(out)[:MAX_FOUND]) if len(out) > MAX_FOUND else out

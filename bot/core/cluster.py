@@ -175,7 +175,7 @@ class EventIndex:
         vec = self._vector(fp.terms, fp.names, raw, idf)
         name_w = self._name_weights(fp, raw)
         lead = self._lead_vector(fp, idf)
-        anchors = self._event_anchors(article.text, fp, t)
+        anchors = self._event_anchors(article, fp)
         top_name = max(name_w, key=lambda k: (name_w[k], k)) if name_w else ""
         # Strongest first, ties in vector order (what heapq.nlargest gives): both the look-up and the
         # posting take a prefix of this one sort.
@@ -261,7 +261,7 @@ class EventIndex:
         if ev is None:
             ev = self._new_event(event_id, follows, t)
         ranked = sorted(vec.items(), key=_second, reverse=True)
-        name_w, lead, anchors = self._name_weights(fp), self._lead_vector(fp), self._event_anchors(article.text, fp, t)
+        name_w, lead, anchors = self._name_weights(fp), self._lead_vector(fp), self._event_anchors(article, fp)
         self._add_member(ev, article, t, fp, vec, ranked, sig, name_w, lead, anchors)
 
     def evict(self, now: datetime) -> list[str]:
@@ -385,17 +385,19 @@ class EventIndex:
             return False
         return top_name not in ev.centroid and ev.top_name not in fp.terms
 
-    def _event_anchors(self, text: str, fp: Fingerprint, t: datetime) -> Anchors:
+    def _event_anchors(self, article: Article, fp: Fingerprint) -> Anchors:
         """The dates and quantities the article's body states, less dates near its own publication day.
 
-        Headlines give none (too terse to be reliable; from titles too, UCI B3 F1 0.823 → 0.819).
+        Headlines give none (too terse to be reliable; from titles too, UCI B3 F1 0.823 → 0.819). An
+        undated article keeps all its dates: the clock at arrival and at a restart differ, and restore()
+        must rebuild what assign() decided with.
         """
         if not fp.has_body:
             return NO_ANCHORS
-        found = find_anchors(text[: self.params.max_chars], fp.terms)
-        if not found.dates:
+        found = find_anchors(article.text[: self.params.max_chars], fp.terms)
+        if not found.dates or article.published is None:
             return found
-        day, near = t.toordinal(), self.params.dateline_days
+        day, near = article.published.toordinal(), self.params.dateline_days
         dates = frozenset(d for d in found.dates if abs(d - day) > near)
         if len(dates) == len(found.dates):
             return found
@@ -412,8 +414,9 @@ class EventIndex:
         p = self.params
         delta = 0.0
         if anchors.dates and ev.dates:
-            tol = p.anchor_date_days
-            if any(abs(a - b) <= tol for a in anchors.dates for b in ev.dates):
+            # Set look-ups around each of the article's dates (both sides hold at most max_event_anchors).
+            near = range(-p.anchor_date_days, p.anchor_date_days + 1)
+            if any(d + k in ev.dates for d in anchors.dates for k in near):
                 delta += p.anchor_date_bonus
         mine = anchors.quantities
         if mine and ev.quantities and mine.isdisjoint(ev.quantities):
@@ -635,10 +638,11 @@ class EventIndex:
             news = list(map(add, olds, lead.values()))
             lc.update(zip(lead, news, strict=True))
             ev.lead_norm2 = reduce(add, map(sub, map(mul, news, news), map(mul, olds, olds)), ev.lead_norm2)
+        # Bounded, and in sorted order so that which ones fit does not depend on set iteration order.
         if anchors.dates and len(ev.dates) < p.max_event_anchors:
-            ev.dates.update(anchors.dates)
+            ev.dates.update(sorted(anchors.dates)[: p.max_event_anchors - len(ev.dates)])
         if anchors.quantities and len(ev.quantities) < p.max_event_anchors:
-            ev.quantities.update(anchors.quantities)
+            ev.quantities.update(sorted(anchors.quantities)[: p.max_event_anchors - len(ev.quantities)])
         if len(ev.entities) < 4 * p.max_article_terms:
             ev.entities.update(fp.entities)
         names = ev.names
