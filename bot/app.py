@@ -114,7 +114,7 @@ async def poll_forever(settings: Settings) -> int:
 
 def _last_console_number(store: Store) -> int:
     """The highest alert number the console sink has recorded in the outbox (0 before the first)."""
-    numbers = [int(d.message_id) for d in store.deliveries("console") if d.message_id and d.message_id.isdigit()]
+    numbers = [int(d.message_id) for d in store.deliveries("console") if d.message_id and d.message_id.isdecimal()]
     return max(numbers, default=0)
 
 
