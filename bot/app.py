@@ -112,12 +112,6 @@ async def poll_forever(settings: Settings) -> int:
     return await run_service(settings, deliver=False)
 
 
-def _last_console_number(store: Store) -> int:
-    """The highest alert number the console sink has recorded in the outbox (0 before the first)."""
-    numbers = [int(d.message_id) for d in store.deliveries("console") if d.message_id and d.message_id.isdecimal()]
-    return max(numbers, default=0)
-
-
 def _add_configured_sinks(runtime: Runtime, *, bot: object | None, session: aiohttp.ClientSession | None) -> None:
     """Register the sinks the settings ask for: Telegram channel, Discord webhooks, else the console."""
     settings = runtime.settings
@@ -189,7 +183,7 @@ async def run_service(
         _add_configured_sinks(runtime, bot=application.bot if application else None, session=session)
         if "console" in runtime.static_sinks:
             runtime.static_sinks["console"] = ConsoleSink(
-                options.console, render_text, first_id=_last_console_number(runtime.store) + 1
+                options.console, render_text, first_id=runtime.store.last_message_number("console") + 1
             )
         restored = await runtime.start()
         log.info("started: %d feeds, %d articles restored into the event index", len(runtime.feeds), restored)

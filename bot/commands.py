@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -515,17 +515,3 @@ _CYCLE_FIELDS = ("finished", "entries", "new", "matched", "events", "errors")
 def _is_failing(health: FeedHealth | None) -> bool:
     """True when the feed's last poll failed."""
     return health is not None and health.consecutive_failures > 0
-
-
-def register(application: Application, commands: Commands) -> None:
-    """Add `commands`' handlers to `application` (same as commands.register(application))."""
-    commands.register(application)
-
-
-def admin_ids_from(value: str | Iterable[int] | None) -> frozenset[int]:
-    """Parse TELEGRAM_ADMIN_IDS ("1, 2,3") or pass through an iterable of ids."""
-    if value is None:
-        return frozenset()
-    if isinstance(value, str):
-        return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
-    return frozenset(int(v) for v in value)

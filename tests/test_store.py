@@ -122,6 +122,21 @@ def test_event_round_trip_and_revisions(store: Store) -> None:
     assert [e.id for e in store.latest_events(5)] == ["ev-2", "ev-1"]
 
 
+def test_last_message_number_reads_only_all_digit_ids_of_one_sink(store: Store) -> None:
+    """The console numbers alerts; after a restart it goes on from the highest number recorded for it."""
+    assert store.last_message_number("console") == 0
+    for eid, sink, mid in (
+        ("ev-1", "console", "9"),
+        ("ev-2", "console", "11"),
+        ("ev-3", "console", "x12"),
+        ("ev-4", "discord:0", "900"),
+    ):
+        store.save_event(event(eid, "Wire One"), T0)
+        store.enqueue_delivery(sink, eid, revision=1, reply_to=None, now=T0)
+        store.record_sent(sink, eid, message_id=mid, revision=1, now=T0)
+    assert store.last_message_number("console") == 11
+
+
 def test_outbox_post_then_edit_then_gone(store: Store) -> None:
     """A row waits until sent; a newer revision makes it due again; a gone row stays gone."""
     store.save_event(event("ev-1", "Wire One"), T0)

@@ -22,9 +22,9 @@ from bot.models import Event
 
 log = logging.getLogger(__name__)
 
-# Discord's JSON error codes that decide what a 404 means (developer docs, "JSON Error Codes").
+# Discord's JSON error code that tells a deleted webhook from a deleted message in a 404 (developer docs,
+# "JSON Error Codes"; a deleted message is 10008, which is every other 404 on an edit).
 UNKNOWN_WEBHOOK = 10015
-UNKNOWN_MESSAGE = 10008
 
 DEFAULT_TIMEOUT_S = 15.0
 # A rate-limit wait up to this long happens inside post()/edit() (this sink's coroutine only); a longer one

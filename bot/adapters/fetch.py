@@ -2,7 +2,8 @@
 
 aiohttp, not httpx: DESIGN.md measured httpx at 10-40× more client CPU per request on loopback, and a poll
 cycle must cost < 2 ms of CPU per unchanged feed (issue #7). Every failure leaves this module as a
-`bot.errors.FetchError` whose `kind` is one of FETCH_ERROR_KINDS, with the cause chained.
+`bot.errors.FetchError` whose `kind` is timeout, http, too_large, redirect, network or invalid_url, with the
+cause chained.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ ACCEPT = (
 # Only what this module can decode itself (see _Inflater): no br/zstd.
 ACCEPT_ENCODING = "gzip, deflate"
 
-FETCH_ERROR_KINDS = ("timeout", "http", "too_large", "redirect", "network", "invalid_url")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECTS = frozenset({301, 308})
 _MiB = 1024 * 1024

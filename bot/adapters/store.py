@@ -637,6 +637,15 @@ class Store:
         rows = self._rows("SELECT message_id FROM deliveries WHERE sink = ? AND event_id = ?", [sink, event_id])
         return rows[0]["message_id"] if rows else None
 
+    def last_message_number(self, sink: str) -> int:
+        """The highest all-digit message id recorded for a sink (0 before the first): the console's numbering."""
+        rows = self._rows(
+            "SELECT max(CAST(message_id AS INTEGER)) AS n FROM deliveries"
+            " WHERE sink = ? AND message_id != '' AND message_id NOT GLOB '*[^0-9]*'",
+            [sink],
+        )
+        return int(rows[0]["n"] or 0)
+
     def outbox_depth(self) -> int:
         """How many outbox rows wait to be sent."""
         return int(self._rows("SELECT count(*) AS n FROM deliveries WHERE state = 'pending'")[0]["n"])

@@ -79,30 +79,22 @@ MAX_FOUND = 32
 # Furniture lines whose dates say when the page was made, not when the happening was.
 _PAGE_DATE_LINES = frozenset({"timestamp", "print note"})
 
-
-class _Everything:
-    """A container that holds every term: with no term list at hand, every pattern is tried."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
-
-
-_ALL = _Everything()
 # Each quantity's key word with the content term it becomes (fingerprint.stem: "dollars" → "dollar").
 _CUE_TERMS = {w: stem(w) for w in (*_CURRENCY_WORDS, "magnitude", *_CASUALTY_WORDS, *_CASUALTY_VERBS)}
 
 
-def find_anchors(text: str, terms: Container[str] = _ALL) -> Anchors:
+def find_anchors(text: str, terms: Container[str] | None = None) -> Anchors:
     """The full dates and the money, magnitude, dead and hurt figures a text states.
 
     terms: the text's content terms (fingerprint terms), when at hand: a quantity is looked for only
-    where its key word is among them, a dictionary look-up instead of a scan of the whole text.
+    where its key word is among them, a dictionary look-up instead of a scan of the whole text. Without
+    them every pattern is tried.
     """
     if not text:
         return NO_ANCHORS
     text = text[:SCAN_CHARS]
     dates = _dates(text)
-    cues = {word for word, term in _CUE_TERMS.items() if term in terms}
+    cues = {word for word, term in _CUE_TERMS.items() if terms is None or term in terms}
     if "$" in text or "€" in text or "£" in text:
         cues.add("$")
     quantities = _quantities(text.lower(), cues) if cues else set()

@@ -394,7 +394,7 @@ class EventIndex:
         """
         if not fp.has_body:
             return NO_ANCHORS
-        found = find_anchors(article.text[: self.params.max_chars], fp.terms)
+        found = find_anchors(article.text, fp.terms)  # reads at most its own SCAN_CHARS
         if not found.dates or article.published is None:
             return found
         day, near = article.published.toordinal(), self.params.dateline_days

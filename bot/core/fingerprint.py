@@ -200,12 +200,6 @@ def _scan_each(folded: str) -> tuple[list[str], list[bool]]:
     return lows, caps
 
 
-def raw_tokens(text: str) -> list[tuple[str, bool]]:
-    """Tokens of folded text, each with whether it was capitalised mid-sentence (a likely name)."""
-    lows, caps = _scan(text)
-    return list(zip(lows, caps, strict=True))
-
-
 def words(text: str) -> list[str]:
     """Lower-cased folded word tokens of a text, stopwords included (the basis of shingles)."""
     return _scan(text)[0]
@@ -250,20 +244,12 @@ class Fingerprint:
     terms: dict[str, float]  # content term → occurrence count (a title occurrence counts title_weight)
     entities: frozenset[str]  # content terms that were capitalised mid-sentence or in a title
     shingles: list[str]  # word n-grams of title + text (stopwords kept) for near-copy detection
-    n_words: int
     # Terms capitalised mid-sentence somewhere in the body: names, boosted as a whole term (so a name that
     # also opens a sentence keeps its boost). Title capitals are excluded: many feeds use Title Case.
     names: frozenset[str] = frozenset()
     # The first content terms of title + text (stemmed, in order, at most lead_terms): what the lead says.
     lead: tuple[str, ...] = ()
     has_body: bool = False  # the text (not just a title) had content terms
-
-
-def content_terms(text: str) -> list[tuple[str, bool]]:
-    """Stemmed non-stopword tokens with their name flag (single letters and lone digits dropped)."""
-    lows, caps = _scan(text)
-    term_of = _TERMS.__getitem__
-    return [(term, cap) for term, cap in zip(map(term_of, lows), caps, strict=True) if term]
 
 
 # What the term cache yields for tokens that are no content term of a sentence: stopwords and single
@@ -357,7 +343,6 @@ def fingerprint(
         entities=frozenset(entities),
         names=frozenset(names),
         shingles=shingles(all_words, shingle_size),
-        n_words=len(all_words),
         lead=lead,
         has_body=bool(body_counts),
     )

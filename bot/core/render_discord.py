@@ -15,11 +15,6 @@ from bot.models import Event
 CONTENT_MAX = 2000
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
-FIELDS_MAX = 25
-FIELD_NAME_MAX = 256
-FIELD_VALUE_MAX = 1024
-FOOTER_MAX = 2048
-AUTHOR_MAX = 256
 EMBED_TOTAL_MAX = 6000
 
 # Our own tighter budgets, chosen so the sum can never pass EMBED_TOTAL_MAX (256 + 4096 + 400 + 64 + small

@@ -36,8 +36,6 @@ TERMS_SHOWN = 6
 TERM_MAX = 40
 HINT_MAX = 100
 
-ALLOWED_TAGS = frozenset({"b", "i", "a", "code"})  # what this module ever emits (tests hold it to that)
-
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 # Removed from feed text: C0/C1 controls (terminal escapes, NUL), lone surrogates (would break UTF-8

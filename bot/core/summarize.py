@@ -70,10 +70,7 @@ _BOILERPLATE: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
         r"(?i)^\s*(advertisement|sponsored|share this( article| story)?|share|tweet|email|print)\s*$",
     ),
 )
-BOILERPLATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(rx)) for name, _, _, rx in _BOILERPLATE
-)
-_PATTERNS = BOILERPLATE_PATTERNS
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(rx)) for name, _, _, rx in _BOILERPLATE)
 # Each trigger with the index of its pattern, split by where it must occur.
 _ANYWHERE_TRIGGERS = tuple(
     (t, i) for i, (_, where, triggers, _) in enumerate(_BOILERPLATE) if where == _ANYWHERE for t in triggers
