@@ -30,12 +30,9 @@ from bot.errors import ConfigError, SinkFatal, StoreError
 from bot.models import Feed
 from bot.pipeline import CycleReport, Pipeline, PollPolicy
 from bot.settings import Settings, load_feeds, load_topics
-from bot.sinks import Sink
+from bot.sinks import CHANNEL_SINK, DM_SINK_PREFIX, Sink
 
 log = logging.getLogger(__name__)
-
-CHANNEL_SINK = "telegram:channel"
-DM_SINK_PREFIX = "telegram:dm:"
 
 
 def utc_now() -> datetime:
@@ -60,8 +57,8 @@ class Runtime:
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings
         self.clock = clock
-        self.feeds: tuple[Feed, ...] = load_feeds(settings.config_dir / "feeds.toml")
-        self.rules = load_topics(settings.config_dir / "topics.toml")
+        self.feeds: tuple[Feed, ...] = load_feeds(settings.feeds_path)
+        self.rules = load_topics(settings.topics_path)
         self.store = Store.open(settings.db_path)
         self.fetcher = Fetcher()
         self.tracker = EventTracker(DEFAULT_PARAMS)
@@ -85,8 +82,7 @@ class Runtime:
         return names
 
     async def start(self) -> int:
-        """Open network clients and rebuild the event index from the store; return the articles restored."""
-        self.store.sync_feeds(self.feeds)
+        """Open network clients and rebuild the event index from the store; return the events restored."""
         await self.fetcher.__aenter__()
         return self.pipeline.restore(DEFAULT_PARAMS.retention)
 
@@ -186,7 +182,7 @@ async def run_service(
                 options.console, render_text, first_id=runtime.store.last_message_number("console") + 1
             )
         restored = await runtime.start()
-        log.info("started: %d feeds, %d articles restored into the event index", len(runtime.feeds), restored)
+        log.info("started: %d feeds, %d events restored into the event index", len(runtime.feeds), restored)
 
         worker = DeliveryWorker(
             store=runtime.store,
@@ -205,6 +201,7 @@ async def run_service(
                 channel=settings.telegram_channel,
                 started_at=clock(),
                 clock=clock,
+                topic=runtime.rules.name,
             )
             await commands.attach(application)
             await application.start()
@@ -306,7 +303,7 @@ def _resolve_sink(runtime: Runtime, application: object | None, name: str) -> Si
         from bot.adapters.telegram import TelegramSink
 
         chat = int(name.removeprefix(DM_SINK_PREFIX))
-        if chat not in runtime.store.subscribers():
+        if not runtime.store.is_subscriber(chat):
             runtime.dm_sinks.pop(name, None)
             return None  # unsubscribed (or blocked the bot) after the alert was queued: do not send it
         if name in runtime.dm_sinks:

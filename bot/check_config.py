@@ -60,7 +60,7 @@ def check_config(environ: Mapping[str, str]) -> CheckReport:
 
     warnings = list(feeds_file.warnings)
     if settings.telegram_token is not None and settings.telegram_channel is None:
-        warnings.append("TELEGRAM_BOT_TOKEN is set but TELEGRAM_CHANNEL is not: nothing will be posted")
+        warnings.append("TELEGRAM_BOT_TOKEN is set but TELEGRAM_CHANNEL is not: nothing will be posted to Telegram")
     if settings.telegram_channel is not None and settings.telegram_token is None:
         warnings.append("TELEGRAM_CHANNEL is set but TELEGRAM_BOT_TOKEN is not: alerts go to the console")
     lines.extend(f"warning: {w}" for w in warnings)

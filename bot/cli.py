@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.errors import ConfigError, StoreError
 
 EXIT_OK = 0
-EXIT_FAILURE = 1  # something failed at run time (a store error, every feed failing …)
+EXIT_FAILURE = 1  # something failed at run time (a store error, a missing replay file …)
 EXIT_CONFIG = 2  # the configuration is wrong; the message says which file and key
 
 DESCRIPTION = """\
@@ -172,7 +172,7 @@ def _replay(articles: Path, out: Path, *, no_filter: bool) -> int:
         from bot.settings import load_settings, load_topics
 
         settings = load_settings(os.environ)
-        rules = load_topics(settings.config_dir / "topics.toml")
+        rules = load_topics(settings.topics_path)
         matcher = rules.match_article
     if not articles.is_file():
         print(f"wirewatch: replay: no such file: {articles}", file=sys.stderr)

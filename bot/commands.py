@@ -7,7 +7,6 @@ flooding the bot; it applies to command replies only, never to alerts.
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Callable, Collection, Sequence
@@ -20,13 +19,12 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.core.render_telegram import clean_text, format_utc, safe_href, shorten, utf16_len
+from bot.core.render_telegram import clean_text, esc, format_utc, safe_href, shorten, utf16_len
 from bot.models import Event, Feed, FeedHealth
+from bot.sinks import CHANNEL_SINK
 
 log = logging.getLogger(__name__)
 
-CHANNEL_SINK = "telegram:channel"  # the outbox sink id of the channel alerts (see bot.app)
-DEFAULT_TOPIC = "North Korea–China diplomacy"
 
 LATEST_DEFAULT = 5
 LATEST_MAX = 20
@@ -88,11 +86,6 @@ class CommandStore(Protocol):
     def last_cycle(self) -> Any:
         """The most recent poll cycle (a CycleRecord), or None."""
         ...
-
-
-def esc(text: str) -> str:
-    """Escape text for Telegram HTML."""
-    return html.escape(text, quote=True)
 
 
 def format_age(delta: timedelta) -> str:
@@ -197,7 +190,7 @@ class Commands:
         channel: str | None,
         started_at: datetime,
         clock: Callable[[], datetime],
-        topic: str = DEFAULT_TOPIC,
+        topic: str,
         limiter: CommandLimiter | None = None,
     ) -> None:
         self.store = store
@@ -453,8 +446,7 @@ class Commands:
         if cycle is None:
             lines.append("Last cycle: none yet")
         else:
-            # A CycleRecord from the store (a mapping works too, so the store's return type may evolve).
-            fields = cycle if isinstance(cycle, dict) else {k: getattr(cycle, k, None) for k in _CYCLE_FIELDS}
+            fields = {k: getattr(cycle, k) for k in _CYCLE_FIELDS}
             finished = fields.get("finished") or now
             counts = ", ".join(f"{fields[k]} {k}" for k in _CYCLE_FIELDS[1:] if fields.get(k) is not None)
             lines.append(f"Last cycle: {format_age(now - finished)} ({counts})")

@@ -24,7 +24,7 @@ class DeliveryPolicy:
 
     edit_interval_s: float = 60.0  # at most about one edit a minute per alert (issue #4)
     retry_base_s: float = 2.0  # first retry of a transient failure; doubles per attempt
-    retry_cap_s: float = 300.0  # a transient failure is retried at least every five minutes
+    retry_cap_s: float = 300.0  # backoff never waits longer than five minutes (a platform's retry_after may)
     fatal_retry_s: float = 600.0  # a sink that refuses us (bot removed, webhook gone) is asked again rarely
     fatal_attempts: int = 12  # … and parked as failed after this many refusals (about two hours)
     error_attempts: int = 5  # a request the platform rejects as bad is tried this often, then parked
@@ -105,10 +105,10 @@ class DeliveryWorker:
 
     def _due_by_sink(self, skip: Collection[str] = ()) -> dict[str, list[Delivery]]:
         """The due rows, at most a batch per sink, of every sink not in `skip`."""
-        due = self.store.due_deliveries(self.clock(), limit=self.policy.batch * 20)
+        due = self.store.due_deliveries(self.clock(), limit=self.policy.batch * 20, skip=skip)
         per_sink: dict[str, list[Delivery]] = defaultdict(list)
         for row in due:
-            if row.sink not in skip and len(per_sink[row.sink]) < self.policy.batch:
+            if len(per_sink[row.sink]) < self.policy.batch:
                 per_sink[row.sink].append(row)
         return per_sink
 
@@ -155,13 +155,13 @@ class DeliveryWorker:
     async def _deliver(self, sink: Sink, row: Delivery) -> str:
         """Post or edit one alert; return what happened: posted, edited, deferred, failed, fatal."""
         now = self.clock()
-        event = self.store.event(row.event_id)
-        if event is None:
+        found = self.store.event_and_revision(row.event_id)
+        if found is None:
             self.store.record_attempt_failed(
                 row.sink, row.event_id, error="event not found", next_attempt=now, final="failed"
             )
             return "failed"
-        revision = self.store.event_revision(row.event_id)
+        event, revision = found
         try:
             if row.message_id is None:
                 reply_to = self._parent_message(row, now)
@@ -226,7 +226,7 @@ class DeliveryWorker:
         return "wait" if (now - row.created).total_seconds() < self.policy.parent_patience_s else None
 
     def _backoff(self, attempts: int) -> float:
-        """Exponential backoff with full jitter, capped."""
+        """Exponential backoff, capped, with equal jitter (between half the ceiling and the ceiling)."""
         ceiling = min(self.policy.retry_cap_s, self.policy.retry_base_s * 2**attempts)
         return self.rng.uniform(ceiling / 2, ceiling)
 

@@ -144,15 +144,13 @@ def run_replay(
     out_path: Path,
     *,
     matcher: Callable[[Article], TopicMatch] | None,
-    progress: Callable[[ReplayStats], None] | None = None,
     errors: TextIO | None = None,
     params: ClusterParams = DEFAULT_PARAMS,
 ) -> ReplayStats:
     """Replay a JSONL file of articles through the event core and write one JSONL line per event.
 
     matcher None means --no-filter. Malformed lines are skipped and listed in the returned stats (and
-    written to `errors`, e.g. sys.stderr, as "PATH:LINE: skipped: reason"); `progress` is called every
-    1,000 lines and at the end.
+    written to `errors`, e.g. sys.stderr, as "PATH:LINE: skipped: reason").
     """
     started = time.perf_counter()
     stats = ReplayStats()
@@ -184,8 +182,6 @@ def run_replay(
         if update.change == "unchanged":
             stats.duplicates += 1
         events[update.event.id] = update.event
-        if progress is not None and stats.lines % 1000 == 0:
-            progress(stats)
     stats.events = len(events)
     tmp = out_path.with_name(out_path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
@@ -193,6 +189,4 @@ def run_replay(
             fh.write(json.dumps(event_record(event), ensure_ascii=False) + "\n")
     tmp.replace(out_path)
     stats.seconds = time.perf_counter() - started
-    if progress is not None:
-        progress(stats)
     return stats

@@ -6,6 +6,10 @@ from typing import Protocol
 
 from bot.models import Event
 
+# Outbox sink ids of the Telegram destinations: the channel, and each subscriber's private chat by chat id.
+CHANNEL_SINK = "telegram:channel"
+DM_SINK_PREFIX = "telegram:dm:"
+
 
 class Sink(Protocol):
     """Posts and edits one alert per event on one platform; raises DeliveryError subclasses on failure."""

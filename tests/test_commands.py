@@ -22,6 +22,7 @@ USER = 1001
 ADMIN = 7
 GROUP = -500
 CHANNEL = "@wirewatch_test"
+TOPIC = "North Korea–China diplomacy"  # as config/topics.toml names it
 FEEDS = [
     Feed("Reuters", "https://feeds.example.com/reuters.xml"),
     Feed("Yonhap", "https://feeds.example.com/yonhap.xml"),
@@ -89,6 +90,7 @@ async def bot_app(fake: FakeBotAPI, store: Store, clock: Clock, limiter: Command
         channel=CHANNEL,
         started_at=T0 + timedelta(days=2) - timedelta(hours=3, minutes=12),
         clock=clock,
+        topic=TOPIC,
         limiter=limiter,
     )
     await commands.attach(application)
@@ -341,7 +343,9 @@ async def test_the_token_is_not_logged_while_serving_commands(
     caplog.set_level(logging.DEBUG)
     application = build_application(fake.token, fake.base_url, max_retries=0)
     await application.initialize()
-    await Commands(store=store, feeds=FEEDS, admin_ids=(), channel="", started_at=T0, clock=clock).attach(application)
+    await Commands(store=store, feeds=FEEDS, admin_ids=(), channel="", started_at=T0, clock=clock, topic=TOPIC).attach(
+        application
+    )
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(poll_interval=0, timeout=1)

@@ -144,7 +144,7 @@ class _Inflater:
                 break
             data = decoder.unconsumed_tail
 
-    def finish(self, out: bytearray) -> None:
+    def finish(self) -> None:
         """Check that the compressed stream was complete."""
         if self._decoder is None and self._pending:
             raise FetchError("http", f"{self.status_line}, but the {self.encoding} body is corrupt (1 byte)")
@@ -349,7 +349,7 @@ class Fetcher:
                 else:
                     inflater.feed(chunk, body)
             if inflater is not None:
-                inflater.finish(body)
+                inflater.finish()
         except aiohttp.ServerTimeoutError as exc:
             raise FetchError(
                 "timeout",

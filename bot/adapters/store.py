@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -266,12 +266,16 @@ class Store:
 
     def sync_feeds(self, feeds: Iterable[Feed]) -> None:
         """Make sure every configured feed has a row; a changed URL resets its cached validators."""
+        # Called every poll cycle: one read, and the write lock only when a feed is new or moved.
+        known = {r["name"]: r["url"] for r in self._rows("SELECT name, url FROM feeds")}
+        changed = [feed for feed in feeds if known.get(feed.name) != feed.url]
+        if not changed:
+            return
         with self.transaction():
-            for feed in feeds:
-                rows = self._rows("SELECT url FROM feeds WHERE name = ?", [feed.name])
-                if not rows:
+            for feed in changed:
+                if feed.name not in known:
                     self._write("INSERT INTO feeds (name, url) VALUES (?, ?)", [feed.name, feed.url])
-                elif rows[0]["url"] != feed.url:
+                else:
                     self._write(
                         "UPDATE feeds SET url = ?, effective_url = NULL, etag = NULL, last_modified = NULL,"
                         " first_polled = NULL WHERE name = ?",
@@ -505,13 +509,13 @@ class Store:
 
     def event(self, event_id: str) -> Event | None:
         """Return one event with its reports, or None."""
-        rows = self._rows("SELECT * FROM events WHERE id = ?", [event_id])
-        return self._events(rows)[0] if rows else None
+        found = self.event_and_revision(event_id)
+        return found[0] if found else None
 
-    def event_revision(self, event_id: str) -> int:
-        """The current revision of an event (0 when unknown)."""
-        rows = self._rows("SELECT revision FROM events WHERE id = ?", [event_id])
-        return int(rows[0]["revision"]) if rows else 0
+    def event_and_revision(self, event_id: str) -> tuple[Event, int] | None:
+        """One event with its reports and its current revision, read together (None when unknown)."""
+        rows = self._rows("SELECT * FROM events WHERE id = ?", [event_id])
+        return (self._events(rows)[0], int(rows[0]["revision"])) if rows else None
 
     def latest_events(self, limit: int) -> list[Event]:
         """The `limit` most recently started events, newest first."""
@@ -532,10 +536,10 @@ class Store:
         if not rows:
             return []
         ids = [row["id"] for row in rows]
-        marks = ",".join("?" * len(ids))
         reports: dict[str, list[Report]] = {i: [] for i in ids}
-        for r in self._rows(
-            f"SELECT * FROM event_reports WHERE event_id IN ({marks}) ORDER BY event_id, position", ids
+        # In chunks (a restore can ask for thousands of events); each event's reports sit in one chunk.
+        for r in self._rows_with_ids(
+            "SELECT * FROM event_reports WHERE event_id IN ({}) ORDER BY event_id, position", ids
         ):
             reports[r["event_id"]].append(
                 Report(
@@ -580,13 +584,14 @@ class Store:
             [sink, event_id, revision, reply_to, _iso(now), _iso(now)],
         )
 
-    def due_deliveries(self, now: datetime, *, limit: int = 50, sink: str | None = None) -> list[Delivery]:
-        """Pending outbox rows whose next attempt is due, oldest first (optionally for one sink)."""
+    def due_deliveries(self, now: datetime, *, limit: int = 50, skip: Collection[str] = ()) -> list[Delivery]:
+        """Pending outbox rows whose next attempt is due, oldest first, of every sink not in `skip`."""
         sql = "SELECT * FROM deliveries WHERE state = 'pending' AND next_attempt <= ?"
         params: list[Any] = [_iso(now)]
-        if sink is not None:
-            sql += " AND sink = ?"
-            params.append(sink)
+        if skip:
+            # In the query, not after it: a busy sink's backlog must not fill the limit and starve the rest.
+            sql += f" AND sink NOT IN ({','.join('?' * len(skip))})"
+            params.extend(skip)
         sql += " ORDER BY created, rowid LIMIT ?"
         params.append(limit)
         return [self._delivery(row) for row in self._rows(sql, params)]
@@ -682,6 +687,10 @@ class Store:
     def subscribers(self) -> list[int]:
         """Every subscribed chat id."""
         return [r["chat_id"] for r in self._rows("SELECT chat_id FROM subscribers ORDER BY since, chat_id")]
+
+    def is_subscriber(self, chat_id: int) -> bool:
+        """Whether a chat is subscribed (one indexed look-up, not the whole list)."""
+        return bool(self._rows("SELECT 1 AS x FROM subscribers WHERE chat_id = ?", [chat_id]))
 
     # -- cycles ---------------------------------------------------------------------------------
 

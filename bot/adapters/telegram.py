@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +33,7 @@ from telegram.request import HTTPXRequest
 from bot.core.render_telegram import render_telegram
 from bot.errors import DeliveryError, MessageGone, RetryLater, SinkFatal
 from bot.models import Event
+from bot.sinks import CHANNEL_SINK, DM_SINK_PREFIX
 
 # HTTP timeouts (seconds) for Bot API calls. Telegram answers sendMessage in well under a second; 20 s of
 # read time covers a slow mobile uplink or a busy local Bot API server without hanging a delivery forever.
@@ -63,22 +64,21 @@ def sink_name_for(chat_id: int | str) -> str:
     """The outbox sink id for a chat: "telegram:channel" for @names and negative ids, else "telegram:dm:<id>"."""
     ref = str(chat_id).strip()
     if ref.startswith("@") or ref.startswith("-"):
-        return "telegram:channel"
-    return f"telegram:dm:{ref}"
+        return CHANNEL_SINK
+    return f"{DM_SINK_PREFIX}{ref}"
 
 
 class TelegramSink:
     """Posts and edits one alert per event in one Telegram chat (the channel or a subscriber's private chat)."""
 
-    def __init__(self, bot: Bot, chat_id: int | str, *, name: str | None = None, channel_hint: str = "") -> None:
+    def __init__(self, bot: Bot, chat_id: int | str, *, name: str | None = None) -> None:
         self.bot = bot
         self.chat_id = chat_id
         self.name = name or sink_name_for(chat_id)
-        self.channel_hint = channel_hint  # shown under the terms of every alert (see render_telegram)
 
     def render(self, event: Event) -> str:
         """The HTML this sink sends for `event`."""
-        return render_telegram(event, channel_hint=self.channel_hint)
+        return render_telegram(event)
 
     async def post(self, event: Event, reply_to: str | None) -> str:
         """Send the alert (threaded under `reply_to`'s message when given); return the new message id.
@@ -171,8 +171,6 @@ def build_application(
     max_retries: int = RATE_LIMIT_RETRIES,
     connect_timeout: float = CONNECT_TIMEOUT,
     read_timeout: float = READ_TIMEOUT,
-    post_init: Callable[[Application], Coroutine[Any, Any, None]] | None = None,
-    post_shutdown: Callable[[Application], Coroutine[Any, Any, None]] | None = None,
 ) -> Application:
     """Build the python-telegram-bot Application: Bot API at `base_url`, rate limited, quiet HTTP logs.
 
@@ -196,19 +194,15 @@ def build_application(
         write_timeout=WRITE_TIMEOUT,
         pool_timeout=POOL_TIMEOUT,
     )
-    builder = (
+    return (
         Application.builder()
         .token(token)
         .base_url(base_url)
         .request(request)
         .get_updates_request(updates_request)
         .rate_limiter(AIORateLimiter(max_retries=max_retries))
+        .build()
     )
-    if post_init is not None:
-        builder = builder.post_init(post_init)
-    if post_shutdown is not None:
-        builder = builder.post_shutdown(post_shutdown)
-    return builder.build()
 
 
 def quiet_http_loggers() -> None:
