@@ -239,7 +239,7 @@ def test_quiet_window_closes_an_event() -> None:
 def test_restore_rebuilds_the_index() -> None:
     """After restore, a reprint of a stored article is recognised and its id is a duplicate."""
     idx = EventIndex()
-    idx.restore(art("wire", "", WIRE, T0), "ev-stored", None, T0)
+    idx.restore(art("wire", "", WIRE, T0), "ev-stored", T0)
     t1 = T0 + timedelta(hours=1)
     assert idx.assign(art("wire", "", WIRE, T0), t1).kind == "duplicate"
     copy = idx.assign(art("paper", REPRINT_TITLE, REPRINT, t1), t1)

@@ -17,6 +17,7 @@ from datetime import date
 
 from bot.core.fingerprint import stem
 from bot.core.summarize import boilerplate_kind
+from bot.core.tuning import DEFAULT_PARAMS
 
 _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES)}
@@ -74,8 +75,9 @@ class Anchors:
 NO_ANCHORS = Anchors()
 # Only the start of a text is read (the happening's own date and figures are in its first paragraphs), and at
 # most MAX_FOUND dates and as many quantities are kept: a 1 MB timeline costs what a long article does.
-SCAN_CHARS = 20_000
-MAX_FOUND = 32
+# Both come from tuning.py, where every tuned number lives: the fingerprint's text cap and the event's cap.
+SCAN_CHARS = DEFAULT_PARAMS.max_chars
+MAX_FOUND = DEFAULT_PARAMS.max_event_anchors
 # Furniture lines whose dates say when the page was made, not when the happening was.
 _PAGE_DATE_LINES = frozenset({"timestamp", "print note"})
 

@@ -90,7 +90,6 @@ class _Event:
 
     id: str
     num: int  # small integer standing for the event in posting lists
-    follows: str | None
     first: datetime
     last: datetime
     centroid: dict[str, float] = field(default_factory=dict)
@@ -113,7 +112,9 @@ class EventIndex:
 
     def __init__(self, params: ClusterParams = DEFAULT_PARAMS) -> None:
         self.params = params
-        self._lsh = RMinHashLSH(threshold=0.5, num_perm=params.num_perm, num_bands=params.lsh_bands)
+        # rensa requires a threshold but its query ignores it: the bands alone decide the candidates, and
+        # _find_reprint verifies each against reprint_jaccard.
+        self._lsh = RMinHashLSH(threshold=params.reprint_jaccard, num_perm=params.num_perm, num_bands=params.lsh_bands)
         self._members: dict[int, _Member] = {}
         self._next_key = 0
         self._by_id: dict[str, str] = {}
@@ -170,11 +171,7 @@ class EventIndex:
         fp = self._fingerprint(article.title, article.text, article.url)
         sig = self._signature(fp)
         self._count_terms(fp.terms)
-        raw: dict[str, float] = {}
-        idf: dict[int, float] = {}
-        vec = self._vector(fp.terms, fp.names, raw, idf)
-        name_w = self._name_weights(fp, raw)
-        lead = self._lead_vector(fp, idf)
+        vec, name_w, lead = self._weigh(fp)
         anchors = self._event_anchors(article, fp)
         top_name = max(name_w, key=lambda k: (name_w[k], k)) if name_w else ""
         # Strongest first, ties in vector order (what heapq.nlargest gives): both the look-up and the
@@ -244,11 +241,11 @@ class EventIndex:
             score = max(cos_c, cos_m)
             if score >= p.follow_cosine and score > follow_score:
                 follows, follow_score = ev.id, score
-        ev = self._new_event(event_id_for(article.id), follows, t)
+        ev = self._new_event(event_id_for(article.id), t)
         self._add_member(ev, article, t, fp, vec, ranked, sig, name_w, lead, anchors)
         return Assignment(article.id, ev.id, "new_event", follows=follows, score=round(follow_score, 4))
 
-    def restore(self, article: Article, event_id: str, follows: str | None, now: datetime) -> None:
+    def restore(self, article: Article, event_id: str, now: datetime) -> None:
         """Put back an article already assigned (from the store, after a restart) without re-deciding."""
         if article.id in self._by_id:
             return
@@ -256,13 +253,12 @@ class EventIndex:
         fp = self._fingerprint(article.title, article.text, article.url)
         sig = self._signature(fp)
         self._count_terms(fp.terms)
-        vec = self._vector(fp.terms, fp.names)
+        vec, name_w, lead = self._weigh(fp)
         ev = self._events.get(event_id)
         if ev is None:
-            ev = self._new_event(event_id, follows, t)
+            ev = self._new_event(event_id, t)
         ranked = sorted(vec.items(), key=_second, reverse=True)
-        name_w, lead, anchors = self._name_weights(fp), self._lead_vector(fp), self._event_anchors(article, fp)
-        self._add_member(ev, article, t, fp, vec, ranked, sig, name_w, lead, anchors)
+        self._add_member(ev, article, t, fp, vec, ranked, sig, name_w, lead, self._event_anchors(article, fp))
 
     def evict(self, now: datetime) -> list[str]:
         """Forget events whose last member is older than the retention window; returns their ids."""
@@ -355,24 +351,18 @@ class EventIndex:
         self._log_df.append(math.log(self._n_docs + self.params.idf_smoothing))
         self._df.update(terms.keys())  # Counter counts an iterable in C
 
-    def _idf(self, term: str) -> float:
-        """Smoothed inverse document frequency of a term under the current counts."""
-        return self._idf_base() - self._log_df[self._df.get(term, 0)]
-
     def _idf_base(self) -> float:
         """1 + log(n_docs + 1 + k): idf(d) is this minus log(d + k)."""
         return 1.0 + math.log(self._n_docs + 1 + self.params.idf_smoothing)
 
-    def _name_weights(self, fp: Fingerprint, raw: Mapping[str, float] | None = None) -> dict[str, float]:
-        """The article's body names weighted by (1 + log tf)·idf: its strongest is who it is about.
-
-        raw: the same (1 + log tf)·idf products as _vector computed them under the current counts, when
-        at hand (the same floats, so no second log per name).
-        """
-        terms = fp.terms
-        if raw is not None:
-            return {t: raw[t] for t in fp.names if terms.get(t, 0.0) >= 1.0}
-        return {t: (1.0 + math.log(terms[t])) * self._idf(t) for t in fp.names if terms.get(t, 0.0) >= 1.0}
+    def _weigh(self, fp: Fingerprint) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+        """The article's unit tf-idf vector, its names' weights and its lead vector, from one idf pass."""
+        raw: dict[str, float] = {}
+        idf: dict[int, float] = {}
+        vec = self._vector(fp.terms, fp.names, raw, idf)
+        # Names weighted by the same (1 + log tf)·idf products as the vector: the strongest is who it is about.
+        name_w = {t: raw[t] for t in fp.names if fp.terms.get(t, 0.0) >= 1.0}
+        return vec, name_w, self._lead_vector(fp, idf)
 
     def _names_conflict(self, top_name: str, fp: Fingerprint, ev: _Event) -> bool:
         """True when the article's strongest name is absent from the event and the event's from the article.
@@ -394,7 +384,7 @@ class EventIndex:
         """
         if not fp.has_body:
             return NO_ANCHORS
-        found = find_anchors(article.text, fp.terms)  # reads at most its own SCAN_CHARS
+        found = find_anchors(article.text, fp.terms)  # reads at most max_chars, keeps max_event_anchors
         if not found.dates or article.published is None:
             return found
         day, near = article.published.toordinal(), self.params.dateline_days
@@ -470,24 +460,19 @@ class EventIndex:
             return {}
         return dict(zip(weights, map(truediv, values, repeat(norm)), strict=True))
 
-    def _lead_vector(self, fp: Fingerprint, known_idf: Mapping[int, float] | None = None) -> dict[str, float]:
+    def _lead_vector(self, fp: Fingerprint, idf: Mapping[int, float]) -> dict[str, float]:
         """Unit tf-idf vector of the article's lead terms (names boosted); empty without a lead.
 
-        known_idf: idf by document frequency under the current counts, as _vector computed it (the lead's
-        terms are among the article's, so usually every one is there).
+        idf: idf by document frequency under the current counts, as _vector computed it for the article's
+        terms (the lead's terms are among them, so it holds every frequency needed).
         """
         if not fp.lead:
             return {}
         counts = Counter(fp.lead)
         log = math.log
         freqs = list(map(self._df.get, counts, repeat(0)))
-        # As in _vector: one log per distinct count and document frequency, the products in C.
+        # As in _vector: one log per distinct count, the products in C.
         tf = {c: 1.0 + log(c) for c in set(counts.values())}
-        idf: Mapping[int, float] = known_idf or {}
-        missing = set(freqs).difference(idf)
-        if missing:
-            base, log_df = self._idf_base(), self._log_df
-            idf = {**idf, **{d: base - log_df[d] for d in missing}}
         weights = dict(
             zip(counts, map(mul, map(tf.__getitem__, counts.values()), map(idf.__getitem__, freqs)), strict=True)
         )
@@ -565,9 +550,9 @@ class EventIndex:
         dot = sum(map(mul, vec.values(), map(ev.centroid.get, vec, repeat(0.0))))
         return dot / math.sqrt(ev.norm2) if ev.norm2 > 0.0 else 0.0
 
-    def _new_event(self, event_id: str, follows: str | None, t: datetime) -> _Event:
+    def _new_event(self, event_id: str, t: datetime) -> _Event:
         """Create and register an empty event."""
-        ev = _Event(id=event_id, num=self._next_num, follows=follows, first=t, last=t)
+        ev = _Event(id=event_id, num=self._next_num, first=t, last=t)
         self._next_num += 1
         self._events[event_id] = ev
         self._by_num[ev.num] = ev

@@ -79,7 +79,7 @@ class EventTracker:
             article = by_id.get(report.article_id)
             if article is None:
                 continue
-            self.index.restore(article, event.id, event.follows, now)
+            self.index.restore(article, event.id, now)
             self._take_material(st, article)
         st.event = event
 

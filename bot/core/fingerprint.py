@@ -328,7 +328,7 @@ def fingerprint(
     # capitalised mid-sentence token never starts with a digit, so every such term is a name candidate.
     names = set(filter(None, compress(body_terms, body_caps)))
     entities = set(filter(None, compress(title_terms, title_caps)))
-    entities.update(filter(None, compress(body_terms, body_caps)))
+    entities.update(names)  # only counted and intersected, so their order does not matter
     # In reading order, title first; URL words are no part of what the article itself says first.
     lead = tuple(islice(filter(None, chain(title_terms, body_terms)), lead_terms)) if lead_terms > 0 else ()
     # URL words only supplement a text: an article with no content terms of its own is not matched by its

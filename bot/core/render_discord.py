@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from bot.core.render_telegram import outlet_links, utf16_len
 from bot.models import Event
 
 # Discord's documented limits (developer docs, "Embed Limits" and "Execute Webhook"). Lengths are counted in
-# UTF-16 code units (see _u16len): never fewer than code points, so a payload that fits here fits Discord.
+# UTF-16 code units (see utf16_len): never fewer than code points, so a payload that fits here fits Discord.
 CONTENT_MAX = 2000
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
@@ -118,39 +119,37 @@ def safe_url(url: str | None, max_len: int = LINK_URL_MAX) -> str | None:
             return None
     rest = url[len(parts.scheme) + 3 + len(parts.netloc) :]
     cleaned = f"{parts.scheme.lower()}://{quote(netloc, safe=_HOST_SAFE)}{quote(rest, safe=_URL_SAFE)}"
-    return cleaned if _u16len(cleaned) <= max_len else None
+    return cleaned if utf16_len(cleaned) <= max_len else None
 
 
 def _description(event: Event) -> str:
     """Summary first, then every outlet as a link in the order it reported, shortened to fit."""
     outlets = _outlets_block(event)
-    room = DESCRIPTION_MAX - (_u16len(outlets) + 2 if outlets else 0)
+    room = DESCRIPTION_MAX - (utf16_len(outlets) + 2 if outlets else 0)
     summary = _clip(escape_markdown(_paragraphs(event.summary)), room)
     return "\n\n".join(part for part in (summary, outlets) if part)
 
 
 def _outlets_block(event: Event) -> str:
     """`**Outlets (N):** [A](url) · [B](url) … +K more`, never longer than OUTLETS_BUDGET."""
-    first_by_outlet: dict[str, str] = {}
-    for report in event.reports:
-        first_by_outlet.setdefault(report.outlet, report.url)
+    first_by_outlet = outlet_links(event)
     if not first_by_outlet:
         return ""
     total = len(first_by_outlet)
     head = f"**Outlets ({total}):** "
     items = []
-    for outlet, url in first_by_outlet.items():
+    for outlet, url in first_by_outlet:
         name = _clip(escape_markdown(_one_line(outlet)) or "?", OUTLET_NAME_MAX)
         link = safe_url(url)
         items.append(f"[{name}]({link})" if link else name)
 
     shown: list[str] = []
-    used = _u16len(head)
+    used = utf16_len(head)
     for i, item in enumerate(items):
         remaining_after = total - i - 1
         # Keep room for the "+K more" tail unless this is the last item.
-        tail = _u16len(f" · +{remaining_after} more") if remaining_after else 0
-        cost = _u16len(item) + (3 if shown else 0)
+        tail = utf16_len(f" · +{remaining_after} more") if remaining_after else 0
+        cost = utf16_len(item) + (3 if shown else 0)
         if used + cost + tail > OUTLETS_BUDGET:
             break
         shown.append(item)
@@ -174,15 +173,15 @@ def _fit_total(embed: dict[str, Any]) -> None:
     over = _embed_size(embed) - EMBED_TOTAL_MAX
     if over > 0 and "description" in embed:
         desc = embed["description"]
-        embed["description"] = _clip(desc, max(_u16len(desc) - over, 1))
+        embed["description"] = _clip(desc, max(utf16_len(desc) - over, 1))
 
 
 def _embed_size(embed: dict[str, Any]) -> int:
     """The characters Discord counts towards the total: title, description, field names/values, footer, author."""
-    size = _u16len(embed.get("title", "")) + _u16len(embed.get("description", ""))
-    size += sum(_u16len(f["name"]) + _u16len(f["value"]) for f in embed.get("fields", ()))
-    size += _u16len(embed.get("footer", {}).get("text", ""))
-    size += _u16len(embed.get("author", {}).get("name", ""))
+    size = utf16_len(embed.get("title", "")) + utf16_len(embed.get("description", ""))
+    size += sum(utf16_len(f["name"]) + utf16_len(f["value"]) for f in embed.get("fields", ()))
+    size += utf16_len(embed.get("footer", {}).get("text", ""))
+    size += utf16_len(embed.get("author", {}).get("name", ""))
     return size
 
 
@@ -202,14 +201,9 @@ def _strip_controls(text: str) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
 
 
-def _u16len(text: str) -> int:
-    """Length in UTF-16 code units, the largest of the ways Discord might count."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
 def _clip(text: str, limit: int) -> str:
     """`text` cut to at most `limit` UTF-16 units with an ellipsis, never ending in a lone escape backslash."""
-    if _u16len(text) <= limit:
+    if utf16_len(text) <= limit:
         return text
     budget = limit - 1  # the ellipsis
     out: list[str] = []

@@ -167,7 +167,7 @@ class _Piece:
     entities: int = 0
 
 
-def _esc(text: str) -> str:
+def esc(text: str) -> str:
     """Escape text for Telegram HTML (quotes too: the same helper serves attribute values)."""
     return html.escape(text, quote=True)
 
@@ -175,18 +175,18 @@ def _esc(text: str) -> str:
 def _header(event: Event, summary_limit: int, channel_hint: str) -> list[_Piece]:
     """Headline, summary, first report time, matched terms and the optional hint, as pieces."""
     headline = display_headline(event)
-    pieces = [_Piece(f"<b>{_esc(headline)}</b>", headline, entities=1)]
+    pieces = [_Piece(f"<b>{esc(headline)}</b>", headline, entities=1)]
     summary = display_summary(event, summary_limit)
     if summary:
-        pieces.append(_Piece("\n\n" + _esc(summary), "\n\n" + summary))
+        pieces.append(_Piece("\n\n" + esc(summary), "\n\n" + summary))
     stamp = f"First report: {format_utc(event.first_report)}"
-    pieces.append(_Piece("\n\n" + _esc(stamp), "\n\n" + stamp))
+    pieces.append(_Piece("\n\n" + esc(stamp), "\n\n" + stamp))
     terms = display_terms(event)
     if terms:
-        pieces.append(_Piece(f"\nMatched: <i>{_esc(terms)}</i>", f"\nMatched: {terms}", entities=1))
+        pieces.append(_Piece(f"\nMatched: <i>{esc(terms)}</i>", f"\nMatched: {terms}", entities=1))
     hint = shorten(clean_text(channel_hint), HINT_MAX)
     if hint:
-        pieces.append(_Piece(f"\n<i>{_esc(hint)}</i>", f"\n{hint}", entities=1))
+        pieces.append(_Piece(f"\n<i>{esc(hint)}</i>", f"\n{hint}", entities=1))
     return pieces
 
 
@@ -195,8 +195,8 @@ def _outlet_piece(name: str, url: str) -> _Piece:
     shown = display_outlet(name, url)
     href = safe_href(url)
     if href is None:
-        return _Piece(f"\n• {_esc(shown)}", f"\n• {shown}")
-    return _Piece(f'\n• <a href="{_esc(href)}">{_esc(shown)}</a>', f"\n• {shown}", entities=1)
+        return _Piece(f"\n• {esc(shown)}", f"\n• {shown}")
+    return _Piece(f'\n• <a href="{esc(href)}">{esc(shown)}</a>', f"\n• {shown}", entities=1)
 
 
 def _assemble(event: Event, summary_limit: int, channel_hint: str) -> tuple[str, bool]:
@@ -204,14 +204,14 @@ def _assemble(event: Event, summary_limit: int, channel_hint: str) -> tuple[str,
     pieces = _header(event, summary_limit, channel_hint)
     outlets = outlet_links(event)
     heading = "\n\n" + outlets_heading(len(outlets))
-    pieces.append(_Piece(_esc(heading), heading))
+    pieces.append(_Piece(esc(heading), heading))
     used = sum(utf16_len(p.plain) for p in pieces)
     source = sum(utf16_len(p.html) for p in pieces)
     entities = sum(p.entities for p in pieces)
     # Room kept for the "+N more" line in its longest possible form (escaping can only lengthen the
     # event id in the HTML source, so reserve its escaped length there).
     reserve_text = utf16_len("\n" + more_line(len(outlets), event.id))
-    reserve_html = utf16_len(_esc("\n" + more_line(len(outlets), event.id)))
+    reserve_html = utf16_len(esc("\n" + more_line(len(outlets), event.id)))
     listed: list[_Piece] = []
     for index, (name, url) in enumerate(outlets):
         piece = _outlet_piece(name, url)
@@ -231,9 +231,9 @@ def _assemble(event: Event, summary_limit: int, channel_hint: str) -> tuple[str,
     hidden = len(outlets) - len(listed)
     if hidden:
         line = "\n" + more_line(hidden, event.id)
-        pieces.append(_Piece(_esc(line), line))
+        pieces.append(_Piece(esc(line), line))
         used += utf16_len(line)
-        source += utf16_len(_esc(line))
+        source += utf16_len(esc(line))
     return "".join(p.html for p in pieces), used <= TEXT_BUDGET and source <= HTML_BUDGET
 
 
@@ -248,5 +248,6 @@ def render_telegram(event: Event, *, channel_hint: str = "") -> str:
         text, fits = _assemble(event, summary_limit, channel_hint)
         if fits or summary_limit == 0:
             return text
-        # Only reachable when headline, summary and hint are made of astral characters: halve the summary.
+        # Reached when escaping (an "&" becomes "&amp;") or astral characters make the header outgrow the
+        # budgets: halve the summary until it fits.
         summary_limit //= 2

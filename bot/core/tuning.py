@@ -37,7 +37,7 @@ class ClusterParams:
 
     # --- reprints (MinHash LSH) -------------------------------------------------------------------
     # 120 permutations in 40 bands of 3 rows: LSH's S-curve midpoint is ≈ (1/40)^(1/3) = 0.29, so a
-    # pair at the 0.35 verify threshold is a candidate with p ≈ 0.84 and one at the seeds' 0.56 with p ≈ 1.
+    # pair at the 0.35 verify threshold is a candidate with p ≈ 0.83 and one at the seeds' 0.56 with p ≈ 1.
     num_perm: int = 120
     lsh_bands: int = 40
     # Verified (estimated) shingle Jaccard for a reprint: seeds' reprint 0.56 vs 0.04 for an unrelated
