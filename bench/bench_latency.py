@@ -13,7 +13,6 @@ of issue #7: p95 ≤ interval + 2 s.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import statistics
@@ -28,6 +27,7 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.environ import clean_environ
 from tests.fake_botapi import FakeBotAPI
 from tests.fakes import FeedServer
 
@@ -102,7 +102,7 @@ def main() -> int:
         shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
         items: list[str] = []
         feeds.route(FEED_PATH, body=_feed(items), validators=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "WIREWATCH_"))}
+        env = clean_environ()
         env |= {
             "TELEGRAM_BOT_TOKEN": api.token,
             "TELEGRAM_CHANNEL": CHANNEL,

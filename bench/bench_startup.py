@@ -16,7 +16,6 @@ The console script is used when it is installed next to this Python (.venv/bin/w
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.environ import clean_environ
 from tests.fakes import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ FEED = (
 
 def _env(**extra: str) -> dict[str, str]:
     """This environment without Wirewatch's variables, the repo importable, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "WIREWATCH_"))}
+    env = clean_environ()
     env["PYTHONPATH"] = str(REPO)
     env.update(extra)
     return env

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
@@ -27,6 +26,7 @@ import pytest
 from bot.app import ServiceOptions, run_service
 from bot.demo_feeds import FOLLOW_UP, INDEPENDENT, NEAR_COPY, WIRE_STORY
 from bot.settings import Settings, load_settings
+from tests.environ import clean_environ
 from tests.fake_botapi import DEFAULT_TOKEN, FakeBotAPI
 from tests.fakes import FeedServer
 
@@ -214,7 +214,7 @@ class Process:
     """`wirewatch run` in a child process, its stdout and stderr written to files."""
 
     def __init__(self, folder: Path, env: Mapping[str, str], name: str = "run") -> None:
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "WIREWATCH_"))}
+        base = clean_environ()
         self.out_path = folder / f"{name}.out"
         self.err_path = folder / f"{name}.err"
         self._out: IO[bytes] = self.out_path.open("wb")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -13,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser
+from tests.environ import clean_environ
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def wirewatch(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real command in a child process with a clean Wirewatch environment."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "WIREWATCH_"))}
+    base = clean_environ()
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         env=base | (env or {}),

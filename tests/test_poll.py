@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.environ import clean_environ
 from tests.fakes import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ def write_config(folder: Path, feeds: dict[str, str]) -> Path:
 
 def poll_once(config: Path, db: Path) -> dict:
     """Run `wirewatch poll --once --json` as a separate process and return its JSON document."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "WIREWATCH_"))}
+    env = clean_environ()
     env |= {"WIREWATCH_CONFIG_DIR": str(config), "WIREWATCH_DB": str(db), "LOG_LEVEL": "WARNING"}
     done = subprocess.run(
         [sys.executable, "-m", "bot", "poll", "--once", "--json"],

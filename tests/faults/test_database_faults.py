@@ -27,6 +27,7 @@ from bot.errors import StoreError
 from bot.models import Feed
 from bot.pipeline import CycleReport
 from tests.builders import T0, event
+from tests.environ import clean_environ
 from tests.fakes import FeedServer
 from tests.faults.helpers import REPO, SHORT_LIMITS, Clock, Item, pipeline, rss, story
 from tests.sinks import RecordingSink
@@ -34,7 +35,7 @@ from tests.sinks import RecordingSink
 
 def poll_cli(config: Path, db: Path) -> subprocess.CompletedProcess[str]:
     """`wirewatch poll --once` as its own process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "WIREWATCH_"))}
+    env = clean_environ()
     env |= {"WIREWATCH_CONFIG_DIR": str(config), "WIREWATCH_DB": str(db), "LOG_LEVEL": "WARNING"}
     return subprocess.run(
         [sys.executable, "-m", "bot", "poll", "--once"], env=env, capture_output=True, text=True, timeout=60

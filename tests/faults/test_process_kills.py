@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.environ import clean_environ
 from tests.fake_botapi import FakeBotAPI
 from tests.fake_discord import FakeDiscord
 from tests.fakes import FeedServer
@@ -101,7 +102,7 @@ def environment(tmp_path: Path, telegram: FakeBotAPI, hook: str, server: FeedSer
     feeds = "".join(f'[[feeds]]\nname = "{o}"\nurl = "{server.url(path(o))}"\ninterval_s = 1\n\n' for o in OUTLETS)
     (config / "feeds.toml").write_text(feeds, encoding="utf-8")
     shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "WIREWATCH_"))}
+    env = clean_environ()
     return env | {
         "TELEGRAM_BOT_TOKEN": telegram.token,
         "TELEGRAM_CHANNEL": CHANNEL,

@@ -7,7 +7,6 @@ for /status, and one user floods commands; then everything the process printed i
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
@@ -24,6 +23,7 @@ import pytest
 
 from bot.check_config import check_config
 from bot.errors import ConfigError
+from tests.environ import clean_environ
 from tests.fake_botapi import FakeBotAPI, parse_telegram_html
 from tests.fake_discord import FAKE_TOKEN as WEBHOOK_TOKEN
 from tests.fake_discord import FakeDiscord
@@ -46,7 +46,7 @@ def environment(folder: Path, telegram: FakeBotAPI, hook: str, feed_url: str, **
     config.mkdir(exist_ok=True)
     (config / "feeds.toml").write_text(f'[[feeds]]\nname = "Wire"\nurl = "{feed_url}"\ninterval_s = 1\n')
     shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "WIREWATCH_"))}
+    env = clean_environ()
     return (
         env
         | {
