@@ -40,7 +40,8 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 # Removed from feed text: C0/C1 controls (terminal escapes, NUL), lone surrogates (would break UTF-8
 # encoding of the request), zero-width spaces and the BOM, and bidi embeddings/overrides/isolates plus
-# LRM/RLM/ALM, which let a title reorder the text around it. ZWJ/ZWNJ stay: emoji and Persian need them.
+# LRM/RLM/ALM, which let a title reorder the text around it. ZWJ/ZWNJ stay here (emoji and Persian need
+# them), but feed text reaches the renderer without them: bot.core.text removes them at ingest, for matching.
 _INVISIBLE = frozenset("\u200b\u200e\u200f\u061c\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _SPACES = re.compile(r"[^\S\n]+")
 _NEWLINES = re.compile(r"\s*\n\s*(\n\s*)*")
