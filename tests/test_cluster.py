@@ -143,7 +143,10 @@ def test_normalisation_makes_outlets_variants_agree() -> None:
     """Lost apostrophes, curly quotes, hyphenated names and 'per cent' fold to the same tokens."""
     assert words("China s leader") == words("China’s leader") == words("China's leader")
     assert words("Kim Jong-un") == words("Kim Jong Un") == words("Kim Jong-Un")
-    assert words("40 per cent") == words("40 percent") == words("40%")
+    assert words("40 per cent") == words("40 percent") == words("40%") == words("40 PER\nCent")
+    # Words that merely contain "cent" are left alone, and so is text without any of the forms.
+    assert fold("a recent percentage in the centre") == "a recent percentage in the centre"
+    assert fold("rose 5% per cent") == "rose 5 percent   percent "
     assert words("It s over, don t go") == words("It’s over, don’t go")
     assert fold("“quoted”") == '"quoted"'
     assert words("Pokémon") == words("Pokemon")

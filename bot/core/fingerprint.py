@@ -56,6 +56,8 @@ _LATIN = {chr(cp): base for cp, base in _latin_fold_table().items()}
 _LATIN_CHARS = re.compile("[" + re.escape("".join(_LATIN)) + "]")
 
 _PERCENT = re.compile(r"\bper\s+cent\b|%", re.IGNORECASE)
+# Every match of _PERCENT's words in lower-cased ASCII text contains this; it starts with a literal.
+_PER_CENT_HINT = re.compile(r"per\s+cent")
 # A token is a run of letters or a number (keeping decimals and thousands separators together);
 # apostrophes and hyphens split, which makes "Jong-un", "Jong Un" and "China's"/"China s" agree.
 # Letters first: the two alternatives cannot start alike, and most tokens are words (≈ 20 % faster).
@@ -112,9 +114,10 @@ def fold(text: str) -> str:
             return _PERCENT.sub(" percent ", text)
     elif "`" in text:
         text = text.replace("`", "'")
-    # The case-insensitive regex scans every position (≈ 10 ns a character); on ASCII text a plain
-    # substring test says first whether it can match at all.
-    if "%" in text or "cent" in text.lower():
+    # The case-insensitive regex scans every position (≈ 10 ns a character); on ASCII text a literal-led
+    # search of the lower-cased text says first whether it can match at all. ("cent" alone was no test:
+    # "recent", "percent" and "century" made most texts pay for the substitution.)
+    if "%" in text or _PER_CENT_HINT.search(text.lower()) is not None:
         return _PERCENT.sub(" percent ", text)
     return text
 
@@ -259,8 +262,11 @@ _NOT_SENTENCE_TERMS = frozenset({""} | _CLITICS)
 
 def term_set(text: str) -> frozenset[str]:
     """The distinct stemmed content terms of a short text (a sentence or a title), cheaply."""
+    low = fold(text).lower()
+    # On ASCII text the letters-only class [a-z] finds the same tokens as the Unicode one, twice as fast.
+    tokens = (_ASCII_TOKEN if low.isascii() else _TOKEN).findall(low)
     # map() through the term cache: one C-level dict lookup per token instead of three tests and a stem call.
-    return frozenset(map(_TERMS.__getitem__, _TOKEN.findall(fold(text).lower()))) - _NOT_SENTENCE_TERMS
+    return frozenset(map(_TERMS.__getitem__, tokens)) - _NOT_SENTENCE_TERMS
 
 
 def shingles(tokens: list[str], n: int) -> list[str]:
