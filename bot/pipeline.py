@@ -157,8 +157,9 @@ class Pipeline:
         """Poll `feeds` once (concurrently, bounded), then store everything of the cycle in one transaction."""
         started = self.clock()
         self.store.sync_feeds(feeds)
+        states = self.store.feed_states(feed.name for feed in feeds)  # one query, not one per feed
         gate = asyncio.Semaphore(self.policy.concurrency)
-        fetched = await asyncio.gather(*(self._fetch_one(feed, gate) for feed in feeds))
+        fetched = await asyncio.gather(*(self._fetch_one(feed, states[feed.name], gate) for feed in feeds))
         now = self.clock()
         outcomes: list[FeedOutcome] = []
         updates: list[EventUpdate] = []
@@ -193,9 +194,8 @@ class Pipeline:
         log.info(report.log_line())
         return report
 
-    async def _fetch_one(self, feed: Feed, gate: asyncio.Semaphore) -> _Fetched:
+    async def _fetch_one(self, feed: Feed, state: FeedState, gate: asyncio.Semaphore) -> _Fetched:
         """Fetch and parse one feed; failures are captured, never raised, so other feeds go on."""
-        state = self.store.feed_state(feed.name)
         item = _Fetched(feed=feed, state=state)
         async with gate:
             try:

@@ -313,6 +313,14 @@ def test_same_article_through_two_feeds_gets_one_id() -> None:
     assert one.articles[0].id == two.articles[0].id
 
 
+def test_id_is_the_article_id_of_the_link_and_url_its_canonical_form() -> None:
+    """The stored URL is the link canonicalised once; the id is what article_id gives for the raw link."""
+    link = "https://Wire.example.com/s/2?utm_source=rss&amp;page=2 #top"
+    [one] = parse(rss(f"<item><title>A</title><link>{link}</link><guid>g-2</guid></item>")).articles
+    assert one.url == "https://wire.example.com/s/2?page=2"
+    assert one.id == article_id(url=link.replace("&amp;", "&"), guid="g-2", title="A", text="")
+
+
 def test_long_title_and_text_are_truncated() -> None:
     """Titles and texts past the limits are cut with an ellipsis."""
     long_text = "x" * 150_000

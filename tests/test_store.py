@@ -99,6 +99,19 @@ def test_changing_a_feed_url_forgets_its_validators(store: Store) -> None:
     assert (state.poll_url, state.etag, state.last_modified) == ("https://wire.example/other", None, None)
 
 
+def test_feed_states_reads_every_named_feed_at_once(store: Store) -> None:
+    """feed_states answers for several feeds in one call and names a feed sync_feeds never saw."""
+    store.sync_feeds([Feed("Wire One", "https://wire.example/rss"), Feed("Wire Two", "https://two.example/rss")])
+    states = store.feed_states(["Wire Two", "Wire One"])
+    assert {name: s.poll_url for name, s in states.items()} == {
+        "Wire One": "https://wire.example/rss",
+        "Wire Two": "https://two.example/rss",
+    }
+    assert states["Wire One"] == store.feed_state("Wire One")
+    with pytest.raises(StoreError, match="'Nowhere' is not in the database"):
+        store.feed_states(["Wire One", "Nowhere"])
+
+
 def test_article_stored_once_across_feeds(store: Store) -> None:
     """The same article reached through two feeds is one row linked to both feeds."""
     a = article(7)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.urls import TRACKING_PARAMS, article_id, canonical_url, is_tracking_param
+from bot.core.urls import TRACKING_PARAMS, article_id, canonical_url, is_tracking_param, url_article_id
 
 
 @pytest.mark.parametrize(
@@ -41,6 +41,28 @@ def test_canonical_url_is_idempotent() -> None:
     """Canonicalising twice changes nothing."""
     url = "HTTPS://Example.com:443/P?b=2&utm_source=x&a=1#f"
     assert canonical_url(canonical_url(url)) == canonical_url(url) == "https://example.com/P?a=1&b=2"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://example.com/a #comments", "https://example.com/a"),
+        ("https://example.com/a?x=1 &utm_source=rss", "https://example.com/a?x=1"),
+        ("https://example.com/a?b= &a=1 #top", "https://example.com/a?a=1 &b="),
+        ("http://.//example.com/a", "http://.//example.com/a"),  # no host: left as it is, not re-parsed
+    ],
+)
+def test_canonical_url_is_a_fixed_point_even_around_stray_spaces(url: str, expected: str) -> None:
+    """A space left at the end by a dropped fragment or parameter goes too, so one pass is enough."""
+    assert canonical_url(url) == expected
+    assert canonical_url(expected) == expected
+
+
+def test_url_article_id_is_article_id_of_the_canonical_url() -> None:
+    """url_article_id(canonical) gives what article_id gives for the raw URL, without a second pass."""
+    raw = "HTTPS://Example.com:443/a?utm_source=x&b=2#f"
+    assert url_article_id(canonical_url(raw)) == article_id(url=raw, guid="g", title="t", text="x")
+    assert url_article_id("https://example.com/a") == "024bee65af9dbae5"  # the golden id above
 
 
 def test_tracking_list_is_lower_case_and_matching_ignores_case() -> None:

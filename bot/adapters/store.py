@@ -284,19 +284,27 @@ class Store:
 
     def feed_state(self, name: str) -> FeedState:
         """Return the polling state of one feed (sync_feeds must have run)."""
-        rows = self._rows("SELECT * FROM feeds WHERE name = ?", [name])
-        if not rows:
-            raise StoreError(f"feed {name!r} is not in the database; sync_feeds was not called")
-        row = rows[0]
-        return FeedState(
-            name=row["name"],
-            poll_url=row["effective_url"] or row["url"],
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            consecutive_failures=row["consecutive_failures"],
-            next_poll=_dt(row["next_poll"]),
-            first_polled=_dt(row["first_polled"]),
-        )
+        return self.feed_states([name])[name]
+
+    def feed_states(self, names: Iterable[str]) -> dict[str, FeedState]:
+        """The polling state of each named feed, read in one query (sync_feeds must have run)."""
+        wanted = list(dict.fromkeys(names))
+        states = {
+            row["name"]: FeedState(
+                name=row["name"],
+                poll_url=row["effective_url"] or row["url"],
+                etag=row["etag"],
+                last_modified=row["last_modified"],
+                consecutive_failures=row["consecutive_failures"],
+                next_poll=_dt(row["next_poll"]),
+                first_polled=_dt(row["first_polled"]),
+            )
+            for row in self._rows_with_ids("SELECT * FROM feeds WHERE name IN ({})", wanted)
+        }
+        missing = [name for name in wanted if name not in states]
+        if missing:
+            raise StoreError(f"feed {missing[0]!r} is not in the database; sync_feeds was not called")
+        return states
 
     def next_polls(self) -> dict[str, datetime | None]:
         """Every known feed's next poll time (None: never polled), in one query."""

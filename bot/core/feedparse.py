@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from bot.core.text import clean_line, clean_text, html_to_text, truncate
-from bot.core.urls import article_id, canonical_url
+from bot.core.urls import article_id, canonical_url, url_article_id
 from bot.errors import ParseError
 from bot.models import Article
 
@@ -249,7 +249,8 @@ def parse_feed(
             continue
         guid = (get(entry, "id") or "").strip() or None
         canonical = canonical_url(url) if url else ""
-        ident = article_id(url=canonical or None, guid=guid, title=title, text=text)
+        # Canonicalised once: url_article_id takes the canonical form as it is.
+        ident = url_article_id(canonical) if canonical else article_id(url=None, guid=guid, title=title, text=text)
         if ident in articles:  # the same item twice in one feed (seen in real feeds): keep the first
             continue
         published = _to_utc(get(entry, "published_parsed")) or _to_utc(get(entry, "updated_parsed"))

@@ -44,6 +44,8 @@ def canonical_url(url: str) -> str:
 
     Remaining query parameters are sorted, each kept exactly as written (no re-encoding), and the path
     keeps its case. A string that is not an absolute URL is returned stripped and otherwise unchanged.
+    Idempotent: whitespace left at the end by a dropped fragment or parameter is stripped too, so the
+    result is a fixed point and callers canonicalise once.
     """
     url = url.strip()
     try:
@@ -64,13 +66,25 @@ def canonical_url(url: str) -> str:
         userinfo = parts.netloc.rpartition("@")[0]
         netloc = f"{userinfo}@{netloc}"
     path = parts.path or ("/" if scheme in _DEFAULT_PORTS else "")
+    if not netloc and path.startswith("//"):  # "http://.//x": rebuilt, the path would become the host
+        return url
     pairs = [p for p in parts.query.split("&") if p and not is_tracking_param(p.partition("=")[0])]
     query = "&".join(sorted(pairs))
-    return urlunsplit((scheme, netloc, path, query, ""))
+    canonical = urlunsplit((scheme, netloc, path, query, ""))
+    if canonical[-1:].isspace():
+        # "…/a #top" or "…/a?x=1 &utm_source=y": the space was inside the URL, now it ends it. Another
+        # pass strips it (and re-sorts); the string gets shorter each time, so this ends.
+        return canonical_url(canonical)
+    return canonical
 
 
 def _short_hash(key: str) -> str:
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=_ID_BYTES).hexdigest()
+
+
+def url_article_id(canonical: str) -> str:
+    """The article id of a URL already in `canonical_url` form (what `article_id` gives for that URL)."""
+    return _short_hash("url:" + canonical)
 
 
 def article_id(*, url: str | None, guid: str | None, title: str, text: str) -> str:
@@ -80,11 +94,11 @@ def article_id(*, url: str | None, guid: str | None, title: str, text: str) -> s
     permalink GUID gets the same id as a feed that links the same article.
     """
     if url and url.strip():
-        return _short_hash("url:" + canonical_url(url))
+        return url_article_id(canonical_url(url))
     if guid and guid.strip():
         guid = guid.strip()
         if guid.lower().startswith(("http://", "https://")):
-            return _short_hash("url:" + canonical_url(guid))
+            return url_article_id(canonical_url(guid))
         return _short_hash("guid:" + guid)
     content = " ".join(f"{title}\n{text}".casefold().split())
     return _short_hash("text:" + content)
