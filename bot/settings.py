@@ -32,6 +32,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _FEED_KEYS = frozenset({"name", "url", "interval_s", "enabled"})
 _CHANNEL = re.compile(r"@[A-Za-z][A-Za-z0-9_]{4,31}|-?[0-9]+")  # Telegram usernames are 5-32 characters
 _TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")  # "<bot id>:<secret>", as BotFather issues it
+_WEBHOOK_ID = re.compile(r"[0-9]+")  # Discord ids are snowflakes: decimal digits
+_WEBHOOK_TOKEN = re.compile(r"[A-Za-z0-9_-]+")  # what Discord's "Copy Webhook URL" gives after the id
+WEBHOOK_URL_FORM = "https://discord.com/api/webhooks/<id>/<token>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,34 @@ def _http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
 
 
+def check_webhook_url(url: str, key: str) -> str:
+    """The webhook URL stripped, or ConfigError naming `key` and what is wrong (never showing the token).
+
+    The one check of a Discord webhook URL, used by check-config, run and the Discord sink alike: any
+    http(s) host (tests and proxies use loopback), a path ending in /<numeric id>/<token>, any query
+    (Discord's ?thread_id=…).
+    """
+    url = url.strip()
+    problem = None
+    if not _http_url(url):
+        problem = "it is not an http or https URL with a host"
+    else:
+        segments = [s for s in urlsplit(url).path.split("/") if s]
+        if len(segments) < 2:
+            problem = "its path does not end in /<id>/<token>"
+        elif not _WEBHOOK_ID.fullmatch(segments[-2]):
+            problem = "the path segment before the token is not a numeric webhook id"
+        elif not _WEBHOOK_TOKEN.fullmatch(segments[-1]):
+            problem = "the token (the last path segment) holds characters other than letters, digits, - and _"
+    if problem is None:
+        return url
+    # The path holds the secret: show only the scheme and host.
+    shown = _redact(url) if "://" in url else "(not a URL)"
+    raise ConfigError(
+        f"environment {key}: expected a Discord webhook URL like {WEBHOOK_URL_FORM}, got {shown}: {problem}"
+    )
+
+
 def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     """A non-negative number from the environment."""
     raw = _env(environ, name)
@@ -164,11 +195,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         item = item.strip()
         if not item:
             continue
-        if not _http_url(item):
-            # a webhook URL is a secret too: show only its scheme and host
-            shown = _redact(item) if "://" in item else "(not a URL)"
-            raise ConfigError(f"environment DISCORD_WEBHOOK_URL[{i}]: expected an http or https URL, got {shown}")
-        webhooks.append(item)
+        webhooks.append(check_webhook_url(item, f"DISCORD_WEBHOOK_URL[{i}]"))
 
     level = (_env(environ, "LOG_LEVEL") or "INFO").upper()
     if level not in LOG_LEVELS:

@@ -76,6 +76,20 @@ def test_bad_environment_value_is_named(tmp_path: Path) -> None:
     assert done.returncode == 2 and "TELEGRAM_ADMIN_IDS" in done.stderr
 
 
+@pytest.mark.parametrize("command", ["check-config", "run"])
+def test_webhook_url_without_id_and_token_is_refused_alike(command: str, tmp_path: Path) -> None:
+    """check-config and run refuse the same webhook URL with the same message (exit 2), the token not shown."""
+    env = {
+        "WIREWATCH_CONFIG_DIR": str(REPO / "config"),
+        "WIREWATCH_DB": str(tmp_path / "ww.db"),
+        "DISCORD_WEBHOOK_URL": "https://discord.com/api/webhooks/Zm9vYmFyc2VjcmV0",
+    }
+    done = wirewatch(command, env=env, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "DISCORD_WEBHOOK_URL[0]" in done.stderr and "numeric webhook id" in done.stderr
+    assert "Zm9vYmFyc2VjcmV0" not in done.stdout + done.stderr
+
+
 def test_replay_reports_a_malformed_line_and_goes_on(tmp_path: Path) -> None:
     """A broken JSON line is reported with its line number; the good lines still become events."""
     lines = [

@@ -360,8 +360,13 @@ async def test_token_never_reaches_logs_or_errors(
 
 def test_bad_urls_fail_fast_without_echoing_the_token(session: aiohttp.ClientSession) -> None:
     """A URL that is not http(s) or has no id/token path raises ConfigError naming the variable."""
-    for bad in [f"ftp://discord.com/api/webhooks/1/{TOKEN}", "https://discord.com/", f"not a url {TOKEN}"]:
-        with pytest.raises(ConfigError, match="DISCORD_WEBHOOK_URL") as caught:
+    for bad in [
+        f"ftp://discord.com/api/webhooks/1/{TOKEN}",
+        "https://discord.com/",
+        f"not a url {TOKEN}",
+        f"https://discord.com/api/webhooks/{TOKEN}",
+    ]:
+        with pytest.raises(ConfigError, match=r"DISCORD_WEBHOOK_URL\[0\]") as caught:
             DiscordSink(session, bad)
         assert TOKEN not in str(caught.value)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.discord import DiscordSink
 from bot.check_config import check_config
 from bot.errors import ConfigError
 from bot.models import Feed
@@ -40,7 +41,7 @@ def test_every_variable_parsed() -> None:
             "TELEGRAM_CHANNEL": "-1001234567890",
             "TELEGRAM_BASE_URL": "http://127.0.0.1:8081/bot",
             "TELEGRAM_ADMIN_IDS": "11, 22,,33,",
-            "DISCORD_WEBHOOK_URL": "http://127.0.0.1:9000/a, https://discord.com/api/webhooks/1/b",
+            "DISCORD_WEBHOOK_URL": "http://127.0.0.1:9000/api/webhooks/2/a, https://discord.com/api/webhooks/1/b",
             "WIREWATCH_CONFIG_DIR": "/etc/wirewatch",
             "WIREWATCH_DB": ":memory:",
             "LOG_LEVEL": "debug",
@@ -52,7 +53,10 @@ def test_every_variable_parsed() -> None:
     assert settings.telegram_channel == "-1001234567890"
     assert settings.telegram_base_url == "http://127.0.0.1:8081/bot"
     assert settings.telegram_admin_ids == (11, 22, 33)
-    assert settings.discord_webhook_urls == ("http://127.0.0.1:9000/a", "https://discord.com/api/webhooks/1/b")
+    assert settings.discord_webhook_urls == (
+        "http://127.0.0.1:9000/api/webhooks/2/a",
+        "https://discord.com/api/webhooks/1/b",
+    )
     assert settings.config_dir == Path("/etc/wirewatch") and str(settings.db_path) == ":memory:"
     assert (settings.log_level, settings.backlog_hours, settings.edit_interval_s) == ("DEBUG", 0.5, 5.0)
 
@@ -92,7 +96,9 @@ def test_token_and_webhook_secrets_masked() -> None:
         ("TELEGRAM_ADMIN_IDS", "-5"),
         ("TELEGRAM_ADMIN_IDS", "1.5"),
         ("DISCORD_WEBHOOK_URL", "discord.com/api/webhooks/1/x"),
-        ("DISCORD_WEBHOOK_URL", "https://ok.example/a,ftp://x/b"),
+        ("DISCORD_WEBHOOK_URL", "https://ok.example/api/webhooks/1/a,ftp://x/b"),
+        ("DISCORD_WEBHOOK_URL", "https://discord.com/api/webhooks/123456"),
+        ("DISCORD_WEBHOOK_URL", "https://discord.com/"),
         ("LOG_LEVEL", "LOUD"),
         ("WIREWATCH_BACKLOG_HOURS", "a day"),
         ("WIREWATCH_BACKLOG_HOURS", "-1"),
@@ -106,6 +112,35 @@ def test_bad_environment_names_the_variable(name: str, value: str) -> None:
     message = str(info.value)
     assert message.startswith(f"environment {name}"), message
     assert "expected" in message
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("https://discord.com/api/webhooks/s3cr3t-token", "numeric webhook id"),
+        ("https://discord.com/s3cr3t-token", "does not end in /<id>/<token>"),
+        ("https://discord.com/api/webhooks/123/s3cr3t-token!", "the token"),
+        ("discord.com/api/webhooks/123/s3cr3t-token", "not an http or https URL"),
+        ("https://ok.example/api/webhooks/1/a, https://discord.com/api/webhooks/", "DISCORD_WEBHOOK_URL[1]"),
+    ],
+)
+def test_bad_webhook_url_says_what_is_wrong_without_the_token(value: str, problem: str) -> None:
+    """A webhook URL without /<id>/<token> is refused at load time: variable, index and problem named, token not."""
+    with pytest.raises(ConfigError) as info:
+        load_settings({"DISCORD_WEBHOOK_URL": value})
+    message = str(info.value)
+    assert message.startswith("environment DISCORD_WEBHOOK_URL[") and problem in message, message
+    assert "s3cr3t" not in message
+
+
+def test_check_config_and_the_discord_sink_refuse_a_webhook_url_alike() -> None:
+    """check-config and the sink `run` builds use one check: the same URL gets the same error from both."""
+    bad = "https://discord.com/api/webhooks/123456"
+    with pytest.raises(ConfigError) as from_check:
+        check_config({"WIREWATCH_CONFIG_DIR": str(CONFIG), "DISCORD_WEBHOOK_URL": bad})
+    with pytest.raises(ConfigError) as from_sink:
+        DiscordSink(None, bad)  # type: ignore[arg-type]  # refused before the session is touched
+    assert str(from_check.value) == str(from_sink.value)
 
 
 def test_bad_token_is_not_echoed() -> None:
@@ -284,7 +319,11 @@ def test_check_config_on_shipped_files(tmp_path: Path) -> None:
     text = report.text()
     assert "feeds:" in text and "topic" in text and "sinks: console" in text
     report = check_config(
-        {"WIREWATCH_CONFIG_DIR": str(CONFIG), "TELEGRAM_BOT_TOKEN": TOKEN, "DISCORD_WEBHOOK_URL": "https://d.example/x"}
+        {
+            "WIREWATCH_CONFIG_DIR": str(CONFIG),
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "DISCORD_WEBHOOK_URL": "https://d.example/api/webhooks/9/x",
+        }
     )
     assert "telegram channel" in report.text() and "discord: 1 webhook" in report.text()
     assert TOKEN not in report.text()

@@ -17,8 +17,9 @@ import aiohttp
 from yarl import URL
 
 from bot.core.render_discord import render_discord
-from bot.errors import ConfigError, DeliveryError, MessageGone, RetryLater, SinkFatal
+from bot.errors import DeliveryError, MessageGone, RetryLater, SinkFatal
 from bot.models import Event
+from bot.settings import check_webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +58,10 @@ class DiscordSink:
         max_inline_wait_s: float = MAX_INLINE_WAIT_S,
     ) -> None:
         self.name = name or f"discord:{index}"
-        url = URL(webhook_url.strip(), encoded=True)
-        segments = [s for s in url.raw_path.split("/") if s]
-        self._token = segments[-1] if segments else ""
+        # The same check as the settings (check-config and run): a bad URL fails here too, never later.
+        url = URL(check_webhook_url(webhook_url, f"DISCORD_WEBHOOK_URL[{index}]"), encoded=True)
+        self._token = [s for s in url.raw_path.split("/") if s][-1]
         self.label = f"{self.name} ({redact_webhook_url(webhook_url)})"
-        if url.scheme not in ("http", "https") or not url.host or len(segments) < 2:
-            raise ConfigError(
-                f"DISCORD_WEBHOOK_URL: {self.name} ({redact_webhook_url(webhook_url)}) is not a webhook "
-                "URL; expected https://discord.com/api/webhooks/<id>/<token>"
-            )
         self._session = session
         self._url = url
         self._post_url = url.update_query(wait="true")
