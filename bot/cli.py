@@ -225,6 +225,8 @@ def _check_config() -> int:
     report = check_config(os.environ)
     for line in report.lines:
         print(line)
+    for error in report.errors:
+        print(f"wirewatch: configuration error: {error}", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_CONFIG
 
 

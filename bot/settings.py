@@ -157,6 +157,11 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def config_dir_from(environ: Mapping[str, str]) -> Path:
+    """The config directory WIREWATCH_CONFIG_DIR names (default ./config); any value is a valid path."""
+    return Path(_env(environ, "WIREWATCH_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Settings from `environ` (pass os.environ); raises ConfigError naming the bad variable."""
     token = _env(environ, "TELEGRAM_BOT_TOKEN")
@@ -209,7 +214,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         telegram_base_url=base_url,
         telegram_admin_ids=tuple(dict.fromkeys(admin_ids)),
         discord_webhook_urls=tuple(dict.fromkeys(webhooks)),
-        config_dir=Path(_env(environ, "WIREWATCH_CONFIG_DIR") or DEFAULT_CONFIG_DIR),
+        config_dir=config_dir_from(environ),
         db_path=Path(_env(environ, "WIREWATCH_DB") or DEFAULT_DB),
         log_level=level,
         backlog_hours=_number(environ, "WIREWATCH_BACKLOG_HOURS", DEFAULT_BACKLOG_HOURS),

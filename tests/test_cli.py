@@ -70,6 +70,18 @@ def test_check_config_names_file_and_key_with_status_2(tmp_path: Path) -> None:
     assert "feeds.toml" in done.stderr and "feeds[0].url" in done.stderr
 
 
+def test_check_config_reports_every_bad_source_before_exiting_2(tmp_path: Path) -> None:
+    """A bad variable and a bad feeds.toml are both named in one run; the good topic is still summarised."""
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
+    (config / "feeds.toml").write_text('[[feeds]]\nname = "X"\nurl = "ftp://x.example/feed"\n', encoding="utf-8")
+    done = wirewatch("check-config", env={"WIREWATCH_CONFIG_DIR": str(config), "LOG_LEVEL": "LOUD"})
+    assert done.returncode == 2
+    assert "environment LOG_LEVEL" in done.stderr and "feeds[0].url" in done.stderr
+    assert "topic:" in done.stdout and "config NOT OK: 2 error(s)" in done.stdout
+
+
 def test_bad_environment_value_is_named(tmp_path: Path) -> None:
     """A non-numeric admin id names the variable and exits 2."""
     done = wirewatch("check-config", env={"WIREWATCH_CONFIG_DIR": str(REPO / "config"), "TELEGRAM_ADMIN_IDS": "12,abc"})

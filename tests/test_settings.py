@@ -136,11 +136,10 @@ def test_bad_webhook_url_says_what_is_wrong_without_the_token(value: str, proble
 def test_check_config_and_the_discord_sink_refuse_a_webhook_url_alike() -> None:
     """check-config and the sink `run` builds use one check: the same URL gets the same error from both."""
     bad = "https://discord.com/api/webhooks/123456"
-    with pytest.raises(ConfigError) as from_check:
-        check_config({"WIREWATCH_CONFIG_DIR": str(CONFIG), "DISCORD_WEBHOOK_URL": bad})
+    report = check_config({"WIREWATCH_CONFIG_DIR": str(CONFIG), "DISCORD_WEBHOOK_URL": bad})
     with pytest.raises(ConfigError) as from_sink:
         DiscordSink(None, bad)  # type: ignore[arg-type]  # refused before the session is touched
-    assert str(from_check.value) == str(from_sink.value)
+    assert not report.ok and report.errors == (str(from_sink.value),)
 
 
 def test_bad_token_is_not_echoed() -> None:
@@ -315,7 +314,8 @@ def test_shipped_topics_load() -> None:
 def test_check_config_on_shipped_files(tmp_path: Path) -> None:
     """check-config reads the files from WIREWATCH_CONFIG_DIR and reports feeds, topic and sinks."""
     report = check_config({"WIREWATCH_CONFIG_DIR": str(CONFIG)})
-    assert report.ok
+    assert report.ok and report.errors == ()
+    assert report.lines[-1] == "config OK (0 warning(s))"
     text = report.text()
     assert "feeds:" in text and "topic" in text and "sinks: console" in text
     report = check_config(
@@ -330,9 +330,26 @@ def test_check_config_on_shipped_files(tmp_path: Path) -> None:
     assert any("TELEGRAM_CHANNEL is not" in w for w in report.warnings)
 
 
-def test_check_config_raises_on_bad_file(tmp_path: Path) -> None:
-    """A bad file in the config directory raises ConfigError (the CLI turns it into exit status 2)."""
+def test_check_config_reports_a_bad_file_as_not_ok(tmp_path: Path) -> None:
+    """A bad file makes the report not ok, with the error naming file and key (the CLI exits 2)."""
     shutil.copy(CONFIG / "topics.toml", tmp_path / "topics.toml")
     (tmp_path / "feeds.toml").write_text('[[feeds]]\nname = "A"\nurl = "ftp://x"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"feeds\.toml: feeds\[0\]\.url"):
-        check_config({"WIREWATCH_CONFIG_DIR": str(tmp_path)})
+    report = check_config({"WIREWATCH_CONFIG_DIR": str(tmp_path)})
+    assert not report.ok
+    [error] = report.errors
+    assert re.match(r".*feeds\.toml: feeds\[0\]\.url: expected an http or https URL", error)
+    assert any(line.startswith("topic:") for line in report.lines), "the good topics.toml is still reported"
+    assert report.lines[-1].startswith("config NOT OK: 1 error(s)")
+
+
+def test_check_config_reports_the_environment_and_both_files_in_one_run(tmp_path: Path) -> None:
+    """A bad variable, a bad feeds.toml and a missing topics.toml are all reported, each naming its source."""
+    (tmp_path / "feeds.toml").write_text('[[feeds]]\nname = "A"\n', encoding="utf-8")
+    report = check_config({"WIREWATCH_CONFIG_DIR": str(tmp_path), "TELEGRAM_ADMIN_IDS": "7,x"})
+    assert not report.ok
+    assert [e.split(":")[0] for e in report.errors] == [
+        "environment TELEGRAM_ADMIN_IDS[1]",
+        str(tmp_path / "feeds.toml"),
+        str(tmp_path / "topics.toml"),
+    ]
+    assert "feeds[0].url: missing" in report.errors[1] and "file not found" in report.errors[2]
