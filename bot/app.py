@@ -75,9 +75,12 @@ class Runtime:
         )
 
     def sink_names(self) -> Sequence[str]:
-        """Every sink an alert goes to now: the static ones plus each subscriber's private chat."""
+        """Every sink an alert goes to now: the static ones plus, with a bot token, each subscriber's private chat.
+
+        Subscribers get the alerts whether or not a channel is configured: /subscribe promises them.
+        """
         names = list(self.static_sinks)
-        if CHANNEL_SINK in self.static_sinks:
+        if self.settings.telegram_enabled:
             names += [f"{DM_SINK_PREFIX}{chat}" for chat in self.store.subscribers()]
         return names
 
@@ -109,7 +112,10 @@ async def poll_forever(settings: Settings) -> int:
 
 
 def _add_configured_sinks(runtime: Runtime, *, bot: object | None, session: aiohttp.ClientSession | None) -> None:
-    """Register the sinks the settings ask for: Telegram channel, Discord webhooks, else the console."""
+    """Register the sinks the settings ask for: Telegram channel, Discord webhooks, else the console.
+
+    Subscribers' private chats are not registered here: sink_names adds them, resolved on first use.
+    """
     settings = runtime.settings
     if settings.telegram_token and settings.telegram_channel:
         if bot is None:
@@ -174,6 +180,11 @@ async def run_service(
         elif deliver:
             print(
                 "wirewatch: TELEGRAM_BOT_TOKEN is not set: alerts are printed to the console instead.",
+                file=sys.stderr,
+            )
+        if deliver and settings.telegram_enabled and not settings.telegram_channel:
+            print(
+                "wirewatch: TELEGRAM_CHANNEL is not set: Telegram alerts go only to the private chats that /subscribe.",
                 file=sys.stderr,
             )
         _add_configured_sinks(runtime, bot=application.bot if application else None, session=session)

@@ -83,8 +83,11 @@ def _sink_lines(settings: Settings) -> list[str]:
     if settings.telegram_token is None:
         sinks.append("console (no TELEGRAM_BOT_TOKEN)")
     else:
-        target = settings.telegram_channel or "no channel: TELEGRAM_CHANNEL is not set"
-        sinks.append(f"telegram channel ({target}) via {settings.telegram_base_url}")
+        if settings.telegram_channel:
+            sinks.append(f"telegram channel ({settings.telegram_channel}) via {settings.telegram_base_url}")
+        else:
+            sinks.append(f"telegram: no channel (TELEGRAM_CHANNEL is not set) via {settings.telegram_base_url}")
+        sinks.append("telegram private chats of subscribers (/subscribe)")
         sinks.append(f"telegram admins: {len(settings.telegram_admin_ids)}")
     if settings.discord_webhook_urls:
         sinks.append(f"discord: {len(settings.discord_webhook_urls)} webhook(s)")
@@ -99,7 +102,10 @@ def _sink_warnings(settings: Settings) -> list[str]:
     """Settings that load but probably do not do what the user wants."""
     warnings = []
     if settings.telegram_token is not None and settings.telegram_channel is None:
-        warnings.append("TELEGRAM_BOT_TOKEN is set but TELEGRAM_CHANNEL is not: nothing will be posted to Telegram")
+        warnings.append(
+            "TELEGRAM_BOT_TOKEN is set but TELEGRAM_CHANNEL is not: Telegram alerts go only to the private "
+            "chats that /subscribe"
+        )
     if settings.telegram_channel is not None and settings.telegram_token is None:
         warnings.append("TELEGRAM_CHANNEL is set but TELEGRAM_BOT_TOKEN is not: alerts go to the console")
     return warnings

@@ -294,9 +294,12 @@ class Commands:
             await self._reply(update, self._private_only("/subscribe", context, deep_link="subscribe"))
             return
 
+        # Without a channel the private chats are where alerts go: no "also".
+        also = " also" if self.channel else ""
+
         def run() -> str:
             if self.store.add_subscriber(chat.id, self.clock()):
-                return "Subscribed: each new alert will also come here. /unsubscribe stops them."
+                return f"Subscribed: each new alert will{also} come here. /unsubscribe stops them."
             return "You are already subscribed. /unsubscribe stops the alerts."
 
         await self._guarded(update, run)
@@ -350,7 +353,12 @@ class Commands:
     def _help_text(self) -> str:
         """The /start and /help text."""
         name = public_channel_name(self.channel)
-        where = f'the channel <a href="https://t.me/{esc(name)}">@{esc(name)}</a>' if name else "the channel"
+        if not self.channel:
+            where = "the private chat of everyone who uses /subscribe"
+        elif name:
+            where = f'the channel <a href="https://t.me/{esc(name)}">@{esc(name)}</a>'
+        else:
+            where = "the channel"
         return "\n".join(
             [
                 f"<b>Wirewatch</b> watches {len(self.feeds)} news feeds for <b>{esc(self.topic)}</b>.",

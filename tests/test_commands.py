@@ -79,7 +79,15 @@ def limiter() -> CommandLimiter:
 
 
 @pytest.fixture
-async def bot_app(fake: FakeBotAPI, store: Store, clock: Clock, limiter: CommandLimiter) -> AsyncIterator[Application]:
+def channel() -> str | None:
+    """TELEGRAM_CHANNEL as the commands see it (a test parametrizes None for a bot without a channel)."""
+    return CHANNEL
+
+
+@pytest.fixture
+async def bot_app(
+    fake: FakeBotAPI, store: Store, clock: Clock, limiter: CommandLimiter, channel: str | None
+) -> AsyncIterator[Application]:
     """The real Application with the commands attached, polling the fake server."""
     application = build_application(fake.token, fake.base_url, max_retries=0)
     await application.initialize()
@@ -87,7 +95,7 @@ async def bot_app(fake: FakeBotAPI, store: Store, clock: Clock, limiter: Command
         store=store,
         feeds=FEEDS,
         admin_ids={ADMIN},
-        channel=CHANNEL,
+        channel=channel,
         started_at=T0 + timedelta(days=2) - timedelta(hours=3, minutes=12),
         clock=clock,
         topic=TOPIC,
@@ -246,13 +254,27 @@ async def test_subscribe_and_unsubscribe_in_a_private_chat(
     bot_app: Application, fake: FakeBotAPI, store: Store
 ) -> None:
     """/subscribe stores the chat id, twice is harmless, /unsubscribe removes it."""
-    assert (await ask(fake, "/subscribe")).plain.startswith("Subscribed")
+    assert (await ask(fake, "/subscribe")).plain.startswith("Subscribed: each new alert will also come here.")
     assert store.subscribers() == [USER]
     assert (await ask(fake, "/subscribe")).plain.startswith("You are already subscribed")
     assert (await ask(fake, "/unsubscribe")).plain.startswith("Unsubscribed")
     assert store.subscribers() == []
     assert (await ask(fake, "/unsubscribe")).plain.startswith("You were not subscribed")
     assert (await ask(fake, "/start subscribe")).plain.startswith("Subscribed")  # the deep link
+    assert store.subscribers() == [USER]
+
+
+@pytest.mark.parametrize("channel", [None])
+async def test_without_a_channel_help_and_subscribe_say_alerts_come_to_private_chats(
+    bot_app: Application, fake: FakeBotAPI, store: Store
+) -> None:
+    """With no TELEGRAM_CHANNEL, /help names subscribers' private chats as where alerts go, and /subscribe
+    promises them here (not "also"): the service does deliver them there."""
+    help_text = (await ask(fake, "/help")).plain
+    assert "one alert per event in the private chat of everyone who uses /subscribe" in help_text
+    assert "channel" not in help_text
+    answer = (await ask(fake, "/subscribe")).plain
+    assert answer.startswith("Subscribed: each new alert will come here.")
     assert store.subscribers() == [USER]
 
 

@@ -149,6 +149,27 @@ async def test_subscribe_brings_later_alerts_to_the_private_chat(
     assert len([s for s in botapi.sent_to(USER) if WIRE.link in s.text]) == 1
 
 
+async def test_without_a_channel_subscribers_still_get_every_alert(
+    tmp_path: Path, botapi: FakeBotAPI, newsroom: Newsroom
+) -> None:
+    """A token but no TELEGRAM_CHANNEL: /subscribe's promise holds, the alert reaches the private chat and is
+    edited there; nothing is sent to any channel."""
+    settings = settings_for(service_env(tmp_path, newsroom, botapi, TELEGRAM_CHANNEL=""))
+    assert settings.telegram_channel is None
+    async with running(settings) as service:
+        botapi.enqueue_message("/subscribe", chat_id=USER, user_id=USER)
+        await until(service, lambda: any("Subscribed" in t for t in replies_to(botapi, USER)))
+        assert "will come here" in replies_to(botapi, USER)[0]
+
+        newsroom.publish(WIRE)
+        await until(service, lambda: any(WIRE.link in s.text for s in botapi.sent_to(USER)))
+        dm = next(s for s in botapi.sent_to(USER) if WIRE.link in s.text)
+        newsroom.publish(COPY)
+        await until(service, lambda: COPY.link in (botapi.current_text(USER, dm.message_id) or ""))
+    assert [s.chat_id for s in botapi.sent if WIRE.link in s.text] == [dm.chat_id]
+    assert botapi.sent_to(CHANNEL) == []
+
+
 async def test_a_subscriber_who_blocked_the_bot_is_unsubscribed(
     tmp_path: Path, botapi: FakeBotAPI, newsroom: Newsroom
 ) -> None:

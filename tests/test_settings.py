@@ -325,9 +325,10 @@ def test_check_config_on_shipped_files(tmp_path: Path) -> None:
             "DISCORD_WEBHOOK_URL": "https://d.example/api/webhooks/9/x",
         }
     )
-    assert "telegram channel" in report.text() and "discord: 1 webhook" in report.text()
+    assert "telegram: no channel" in report.text() and "discord: 1 webhook" in report.text()
+    assert "private chats of subscribers" in report.text()
     assert TOKEN not in report.text()
-    assert any("TELEGRAM_CHANNEL is not" in w for w in report.warnings)
+    assert any("TELEGRAM_CHANNEL is not" in w and "/subscribe" in w for w in report.warnings)
 
 
 def test_check_config_reports_a_bad_file_as_not_ok(tmp_path: Path) -> None:
