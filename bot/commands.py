@@ -421,7 +421,10 @@ class Commands:
             kind = esc(shorten(clean_text(health.last_error_kind or "error"), 40))
             failures = health.consecutive_failures
             when = f" since {format_utc(since)}" if since else ""
-            return f"failing{when} ({kind}, {failures} failure{'s' if failures != 1 else ''})"
+            wait = ""
+            if health.retry_after_until is not None and health.retry_after_until > self.clock():
+                wait = f"; server asked to wait until {format_utc(health.retry_after_until)}"
+            return f"failing{when} ({kind}, {failures} failure{'s' if failures != 1 else ''}{wait})"
         assert health.last_success is not None
         return f"ok (checked {format_age(self.clock() - health.last_success)})"
 
@@ -458,13 +461,21 @@ class Commands:
             finished = fields.get("finished") or now
             counts = ", ".join(f"{fields[k]} {k}" for k in _CYCLE_FIELDS[1:] if fields.get(k) is not None)
             lines.append(f"Last cycle: {format_age(now - finished)} ({counts})")
-        failing = [h for h in self.store.feed_health() if _is_failing(h)]
+        health = self.store.feed_health()
+        failing = [h for h in health if _is_failing(h)]
         if failing:
             names = ", ".join(esc(shorten(clean_text(h.name), 40)) for h in failing[:10])
             more = f" +{len(failing) - 10}" if len(failing) > 10 else ""
             lines.append(f"Feeds failing: {len(failing)} of {len(self.feeds)} ({names}{more})")
         else:
             lines.append(f"Feeds failing: 0 of {len(self.feeds)}")
+        waiting = [(h.name, h.retry_after_until) for h in health if h.retry_after_until and h.retry_after_until > now]
+        if waiting:
+            held = ", ".join(
+                f"{esc(shorten(clean_text(name), 40))} until {format_utc(until)}" for name, until in waiting[:10]
+            )
+            more = f" +{len(waiting) - 10}" if len(waiting) > 10 else ""
+            lines.append(f"Not polled, as their servers asked (Retry-After): {held}{more}")
         lines.append(f"Outbox depth: {self.store.outbox_depth()}")
         lines.append(f"Subscribers: {len(self.store.subscribers())}")
         return lines

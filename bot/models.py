@@ -119,6 +119,7 @@ class FeedHealth:
     failing_since: datetime | None
     next_poll: datetime | None
     entries_seen: int = 0
+    retry_after_until: datetime | None = None  # the server asked (Retry-After) not to be polled before this
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from bot.adapters.fetch import Fetcher, FetchResult
@@ -30,6 +30,9 @@ class PollPolicy:
     concurrency: int = 16  # feeds fetched at once: enough to hide latency, few enough to stay polite
     jitter: float = 0.1  # ±10 % on every interval so feeds sharing an interval do not poll in lockstep
     backoff_cap_s: int = 6 * 3600  # a failing feed is still retried at least every six hours
+    # A server's Retry-After (429/503) is obeyed up to this long. A longer one is more likely a
+    # misconfigured server than a plan, and a news feed must not go silent for days because of one header.
+    retry_after_cap_s: int = 24 * 3600
     backlog: timedelta = timedelta(hours=24)  # older entries are stored but never alerted
 
 
@@ -112,6 +115,7 @@ class _Fetched:
     result: FetchResult | None = None
     parsed: ParsedFeed | None = None
     error: FetchError | ParseError | None = None
+    held_until: datetime | None = None  # not fetched: the server's Retry-After has not passed yet
 
 
 class Pipeline:
@@ -159,7 +163,7 @@ class Pipeline:
         self.store.sync_feeds(feeds)
         states = self.store.feed_states(feed.name for feed in feeds)  # one query, not one per feed
         gate = asyncio.Semaphore(self.policy.concurrency)
-        fetched = await asyncio.gather(*(self._fetch_one(feed, states[feed.name], gate) for feed in feeds))
+        fetched = await asyncio.gather(*(self._fetch_one(feed, states[feed.name], gate, started) for feed in feeds))
         now = self.clock()
         outcomes: list[FeedOutcome] = []
         updates: list[EventUpdate] = []
@@ -194,9 +198,16 @@ class Pipeline:
         log.info(report.log_line())
         return report
 
-    async def _fetch_one(self, feed: Feed, state: FeedState, gate: asyncio.Semaphore) -> _Fetched:
-        """Fetch and parse one feed; failures are captured, never raised, so other feeds go on."""
+    async def _fetch_one(self, feed: Feed, state: FeedState, gate: asyncio.Semaphore, now: datetime) -> _Fetched:
+        """Fetch and parse one feed; failures are captured, never raised, so other feeds go on.
+
+        A feed whose server asked to wait (Retry-After) is not fetched before that time, even when asked
+        for explicitly (`poll --once` polls every feed): the schedule already skips it.
+        """
         item = _Fetched(feed=feed, state=state)
+        if state.retry_after_until is not None and state.retry_after_until > now:
+            item.held_until = state.retry_after_until
+            return item
         async with gate:
             try:
                 item.result = await self.fetcher.fetch(
@@ -226,22 +237,45 @@ class Pipeline:
         seconds *= 1 + self.rng.uniform(-self.policy.jitter, self.policy.jitter)
         return now + timedelta(seconds=max(1.0, seconds))
 
+    def _retry_after_until(self, error: Exception, now: datetime) -> datetime | None:
+        """Until when the server asked not to be polled (its Retry-After, capped), or None when it did not."""
+        seconds = getattr(error, "retry_after", None)
+        if seconds is None or seconds <= 0:
+            return None
+        return now + timedelta(seconds=min(seconds, self.policy.retry_after_cap_s))
+
     def _store_one(self, item: _Fetched, now: datetime) -> tuple[FeedOutcome, int, list[EventUpdate]]:
         """Write one feed's outcome and new articles; return its outcome, matched count and event updates."""
         feed, state, result = item.feed, item.state, item.result
+        if item.held_until is not None:
+            message = f"not polled: the server asked (Retry-After) to wait until {_utc_text(item.held_until)}"
+            log.info("feed %s %s", feed.name, message)
+            return FeedOutcome(feed.name, feed.url, "error", None, error=message, error_kind="retry_after"), 0, []
         if item.error is not None:
             kind = getattr(item.error, "kind", "parse")
             http_status = getattr(item.error, "http_status", None) or (result.http_status if result else None)
             message = str(item.error)
+            next_poll = self._next_poll(feed, now, state.consecutive_failures + 1)
+            retry_until = self._retry_after_until(item.error, now)
             self.store.record_feed_failure(
                 feed.name,
                 kind=kind,
                 message=message,
                 http_status=http_status,
                 now=now,
-                next_poll=self._next_poll(feed, now, state.consecutive_failures + 1),
+                next_poll=max(next_poll, retry_until) if retry_until else next_poll,
+                retry_after_until=retry_until,
             )
-            log.warning("feed %s failed (%s): %s", feed.name, kind, message)
+            if retry_until is not None:
+                log.warning(
+                    "feed %s failed (%s): %s; Retry-After: not polled again before %s",
+                    feed.name,
+                    kind,
+                    message,
+                    _utc_text(retry_until),
+                )
+            else:
+                log.warning("feed %s failed (%s): %s", feed.name, kind, message)
             return (
                 FeedOutcome(feed.name, feed.url, "error", http_status, error=message, error_kind=kind),
                 0,
@@ -314,3 +348,8 @@ class Pipeline:
             for sink in sinks:
                 self.store.enqueue_delivery(sink, event.id, revision=revision, reply_to=event.follows, now=now)
         return len(latest)
+
+
+def _utc_text(moment: datetime) -> str:
+    """A UTC time for logs and poll reports: "2026-03-02 13:00:00 UTC"."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -318,6 +318,28 @@ async def test_status_is_for_admins_only(bot_app: Application, fake: FakeBotAPI,
     assert "private chat" in in_group.plain and "Uptime" not in in_group.plain
 
 
+async def test_status_and_sources_show_a_feed_held_back_by_retry_after(
+    bot_app: Application, fake: FakeBotAPI, store: Store, clock: Clock
+) -> None:
+    """A feed whose server answered 429 with Retry-After is listed in /status and /sources with until when."""
+    until = clock() + timedelta(hours=2)
+    store.record_feed_failure(
+        "Yonhap",
+        kind="http",
+        message="HTTP 429 Too Many Requests",
+        http_status=429,
+        now=clock(),
+        next_poll=until,
+        retry_after_until=until,
+    )
+    status = (await ask(fake, "/status", chat_id=ADMIN)).plain
+    assert "Not polled, as their servers asked (Retry-After): Yonhap until 28 Oct 2017 10:00 UTC" in status
+    sources = (await ask(fake, "/sources")).plain
+    assert "Yonhap — failing since 28 Oct 2017 08:00 UTC (http, 1 failure; server asked to wait until" in sources
+    clock.now = until
+    assert "Retry-After" not in (await ask(fake, "/status", chat_id=ADMIN)).plain
+
+
 async def test_unknown_commands(bot_app: Application, fake: FakeBotAPI) -> None:
     """Unknown commands get a hint in private chats, and in groups only when addressed to this bot."""
     assert (await ask(fake, "/frobnicate now")).plain == "I don't know /frobnicate. Try /help for the list of commands."

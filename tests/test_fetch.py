@@ -141,6 +141,29 @@ async def test_429_reports_retry_after(server: FeedServer, fetcher: Fetcher) -> 
     assert error.retry_after == 120
 
 
+async def test_retry_after_as_an_http_date_is_measured_from_the_response_date(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    """Retry-After may be an HTTP-date: the wait is its distance from the server's own Date header."""
+    server.route(
+        "/feed.xml",
+        b"maintenance",
+        status=503,
+        # A second Date after the server's own: the last one counts, so the server's clock is fixed here.
+        headers={"Date": "Mon, 02 Mar 2026 12:00:00 GMT", "Retry-After": "Mon, 02 Mar 2026 12:10:00 GMT"},
+    )
+    error = await fetch_error(fetcher, server.url("/feed.xml"))
+    assert isinstance(error, HTTPStatusError)
+    assert (error.http_status, error.retry_after) == (503, 600)
+
+
+async def test_unreadable_retry_after_is_ignored(server: FeedServer, fetcher: Fetcher) -> None:
+    """A Retry-After that is neither seconds nor a date gives no wait (the caller's backoff applies)."""
+    server.route("/feed.xml", b"slow down", status=429, headers={"Retry-After": "soon"})
+    error = await fetch_error(fetcher, server.url("/feed.xml"))
+    assert isinstance(error, HTTPStatusError) and error.retry_after is None
+
+
 async def test_timeout_waiting_for_response(server: FeedServer, fetcher: Fetcher) -> None:
     """A server that never answers trips the read timeout, with a readable message."""
     server.route("/feed.xml", RSS, delay_s=5)

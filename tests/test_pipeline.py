@@ -144,6 +144,63 @@ async def test_failing_feed_backs_off_exponentially_then_recovers(parts) -> None
     assert (store.feed_state("Wire").next_poll - clock.now).total_seconds() == 60
 
 
+async def test_retry_after_holds_the_feed_back_until_then(parts, caplog: pytest.LogCaptureFixture) -> None:
+    """A 429 with Retry-After: 3600 on a 60 s feed: the schedule does not fetch it for an hour (though its
+    backoff alone would allow it after two minutes), the log says until when, and a success clears it."""
+    pipeline, store, clock = parts
+    with FeedServer() as server:
+        server.route("/a.xml", body="slow down", status=429, headers={"Retry-After": "3600"})
+        feed = Feed("Wire", server.url("/a.xml"), interval_s=60)
+        await pipeline.run_cycle([feed])
+        assert "Retry-After: not polled again before 2026-03-02 13:00:00 UTC" in caplog.text
+        assert store.feed_state("Wire").retry_after_until == NOW + timedelta(hours=1)
+        for minutes in (2, 30, 59):
+            clock.now = NOW + timedelta(minutes=minutes)
+            due = pipeline.due_feeds([feed], clock.now)
+            if due:
+                await pipeline.run_cycle(due)
+        assert server.hits("/a.xml") == 1, "fetched again before the server's Retry-After"
+
+        server.update("/a.xml", body=rss(STORY), status=200)
+        clock.now = NOW + timedelta(hours=1)
+        assert pipeline.due_feeds([feed], clock.now) == [feed]
+        report = await pipeline.run_cycle([feed])
+    assert report.feeds[0].status == "ok" and server.hits("/a.xml") == 2
+    assert store.feed_state("Wire").retry_after_until is None
+    [health] = store.feed_health()
+    assert health.consecutive_failures == 0 and health.retry_after_until is None
+
+
+async def test_retry_after_is_capped_at_a_day(parts) -> None:
+    """A Retry-After of ten days is obeyed for one day only, the policy's cap."""
+    pipeline, store, _ = parts
+    with FeedServer() as server:
+        server.route("/a.xml", body="down", status=503, headers={"Retry-After": str(10 * 86400)})
+        await pipeline.run_cycle([Feed("Wire", server.url("/a.xml"))])
+    state = store.feed_state("Wire")
+    assert state.retry_after_until == NOW + timedelta(seconds=PollPolicy().retry_after_cap_s) == state.next_poll
+    assert PollPolicy().retry_after_cap_s == 86400
+
+
+async def test_an_explicit_cycle_skips_a_feed_still_in_its_retry_after(parts) -> None:
+    """`poll --once` polls every feed, but not one whose server asked to wait: it is reported as not polled,
+    is not fetched, and does not count as another failure; the other feeds are polled as usual."""
+    pipeline, store, clock = parts
+    with FeedServer() as server:
+        server.route("/a.xml", body="slow down", status=429, headers={"Retry-After": "600"})
+        server.route("/b.xml", body=rss(STORY))
+        feeds = [Feed("Wire", server.url("/a.xml")), Feed("Paper", server.url("/b.xml"))]
+        await pipeline.run_cycle(feeds)
+        clock.now += timedelta(minutes=5)
+        report = await pipeline.run_cycle(feeds)
+        assert server.hits("/a.xml") == 1 and server.hits("/b.xml") == 2
+    held = report.as_json()["feeds"][0]
+    assert (held["status"], held["http_status"]) == ("error", None)
+    assert held["error"] == "not polled: the server asked (Retry-After) to wait until 2026-03-02 12:10:00 UTC"
+    assert report.feeds[1].status == "ok"
+    assert store.feed_state("Wire").consecutive_failures == 1
+
+
 async def test_permanent_redirect_is_remembered(parts) -> None:
     """After a 301 the feed is polled at its new address directly."""
     pipeline, store, _ = parts

@@ -45,6 +45,27 @@ def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
     assert s.integrity_ok()
 
 
+def test_a_database_from_before_retry_after_is_upgraded_on_open(tmp_path: Path) -> None:
+    """A database made before m002 (no retry_after_until column) gains the column on open, rows kept."""
+    path = tmp_path / "ww.db"
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    with conn:  # back to the m001 schema, as an older release left it
+        conn.execute("ALTER TABLE feeds DROP COLUMN retry_after_until")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_feed_retry_after'")
+        conn.execute("INSERT INTO feeds (name, url) VALUES ('Wire One', 'https://wire.example/rss')")
+    conn.close()
+    store = Store.open(path)
+    try:
+        assert store.feed_state("Wire One").retry_after_until is None
+        store.record_feed_failure(
+            "Wire One", kind="http", message="HTTP 429", http_status=429, now=T0, next_poll=T0, retry_after_until=T0
+        )
+        assert store.feed_state("Wire One").retry_after_until == T0
+    finally:
+        store.close()
+
+
 def test_feed_health_success_failure_and_recovery(store: Store) -> None:
     """Failures count up with the first failure time kept; a success resets them."""
     store.sync_feeds([Feed("Wire One", "https://wire.example/rss")])

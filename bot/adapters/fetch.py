@@ -12,6 +12,8 @@ import asyncio
 import os
 import zlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
 from typing import Literal
@@ -66,7 +68,7 @@ class HTTPStatusError(FetchError):
     def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
         super().__init__("http", message)
         self.http_status = status
-        self.retry_after = retry_after  # seconds, from a Retry-After header in seconds (429/503)
+        self.retry_after = retry_after  # seconds, from a Retry-After header (delta-seconds or HTTP-date)
 
 
 def _seconds(value: float) -> str:
@@ -86,10 +88,31 @@ def _status_line(status: int, reason: str | None = None) -> str:
     return f"HTTP {status} {reason}".rstrip()
 
 
-def _retry_after(value: str | None) -> float | None:
-    if value and value.strip().isdigit():
-        return float(value.strip())
-    return None
+def _retry_after(value: str | None, date: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
+
+    A date is measured from the response's own Date header when it has one, so a server whose clock is
+    off still gets the wait it meant; else from this machine's clock. None when absent or unreadable.
+    """
+    value = (value or "").strip()
+    if value.isdigit():
+        return float(value)
+    when = _http_date(value)
+    if when is None:
+        return None
+    sent = _http_date(date) or datetime.now(UTC)
+    return max((when - sent).total_seconds(), 0.0)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT") as an aware datetime, or None."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 class _Progress:
@@ -315,7 +338,7 @@ class Fetcher:
                 raise HTTPStatusError(
                     status,
                     f"{_status_line(status, response.reason)} from {final_url}",
-                    retry_after=_retry_after(headers.get("retry-after")),
+                    retry_after=_retry_after(headers.get("retry-after"), headers.get("date")),
                 )
         except BaseException:
             response.close()  # never drain an unread (maybe endless) body back into the pool

@@ -127,6 +127,12 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_feed_retry_after(db: sqlite_utils.Database) -> None:
+    """Remember until when a feed's server asked (Retry-After on a 429/503) not to be polled."""
+    db.execute("ALTER TABLE feeds ADD COLUMN retry_after_until TEXT")
+
+
 @dataclass(frozen=True, slots=True)
 class FeedState:
     """What polling needs to know about a feed before fetching it."""
@@ -138,6 +144,7 @@ class FeedState:
     consecutive_failures: int
     next_poll: datetime | None
     first_polled: datetime | None  # None until the feed's first successful poll
+    retry_after_until: datetime | None = None  # the server asked (Retry-After) not to be polled before this
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +305,7 @@ class Store:
                 consecutive_failures=row["consecutive_failures"],
                 next_poll=_dt(row["next_poll"]),
                 first_polled=_dt(row["first_polled"]),
+                retry_after_until=_dt(row["retry_after_until"]),
             )
             for row in self._rows_with_ids("SELECT * FROM feeds WHERE name IN ({})", wanted)
         }
@@ -328,7 +336,7 @@ class Store:
             """UPDATE feeds SET last_status = ?, last_http_status = ?,
                    etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),
                    effective_url = COALESCE(?, effective_url),
-                   last_success = ?, consecutive_failures = 0, failing_since = NULL,
+                   last_success = ?, consecutive_failures = 0, failing_since = NULL, retry_after_until = NULL,
                    next_poll = ?, first_polled = COALESCE(first_polled, ?),
                    entries_seen = entries_seen + ?
                WHERE name = ?""",
@@ -355,14 +363,15 @@ class Store:
         http_status: int | None,
         now: datetime,
         next_poll: datetime,
+        retry_after_until: datetime | None = None,
     ) -> None:
-        """Record a failed poll: the reason, one more consecutive failure, and the backed-off next poll."""
+        """Record a failed poll: the reason, one more failure, the next poll and any Retry-After the server sent."""
         self._write(
             """UPDATE feeds SET last_status = 'error', last_http_status = ?, last_error = ?,
                    last_error_kind = ?, consecutive_failures = consecutive_failures + 1,
-                   failing_since = COALESCE(failing_since, ?), next_poll = ?
+                   failing_since = COALESCE(failing_since, ?), next_poll = ?, retry_after_until = ?
                WHERE name = ?""",
-            [http_status, message[:500], kind, _iso(now), _iso(next_poll), name],
+            [http_status, message[:500], kind, _iso(now), _iso(next_poll), _iso(retry_after_until), name],
         )
 
     def feed_health(self) -> list[FeedHealth]:
@@ -378,6 +387,7 @@ class Store:
                 failing_since=_dt(row["failing_since"]),
                 next_poll=_dt(row["next_poll"]),
                 entries_seen=row["entries_seen"],
+                retry_after_until=_dt(row["retry_after_until"]),
             )
             for row in self._rows("SELECT * FROM feeds ORDER BY name")
         ]
