@@ -357,3 +357,37 @@ def test_main_name_ties_do_not_depend_on_the_hash_seed() -> None:
             [sys.executable, "-c", TOP_NAME], cwd=root, env=env, capture_output=True, text=True, check=True
         )
         assert out.stdout.strip() == "achterberg", seed
+
+
+def test_a_join_resting_on_one_shared_word_is_refused() -> None:
+    """Two stories that share only their country's name are two events; a report of the same strike joins."""
+    strike = art(
+        "g1",
+        "Velmora: dockworkers strike shuts Port Alder for a second day",
+        "Thousands of dockworkers walked out at Port Alder on Tuesday, halting container traffic across Velmora.",
+        T0,
+        outlet="A",
+    )
+    forecast = art(
+        "g2",
+        "Velmora's finance ministry cuts its growth forecast",
+        "The finance ministry in Castemoor lowered its growth forecast for Velmora to 1.2 percent, on weak exports.",
+        T0 + timedelta(hours=1),
+        outlet="B",
+    )
+    report = art(
+        "g3",
+        "Port Alder strike by Velmora dockworkers halts container traffic",
+        "Dockworkers stayed off the job at Port Alder for a second day, and container ships queued offshore.",
+        T0 + timedelta(hours=2),
+        outlet="C",
+    )
+    outcomes = {}
+    for floor in (0.0, DEFAULT_PARAMS.min_cosine_beyond_top_term):
+        idx = EventIndex(dataclasses.replace(DEFAULT_PARAMS, min_cosine_beyond_top_term=floor))
+        first = idx.assign(strike, T0)
+        outcomes[floor] = (idx.assign(forecast, T0 + timedelta(hours=1)), idx.assign(report, T0 + timedelta(hours=2)))
+        assert outcomes[floor][1].event_id == first.event_id  # the strike report joins either way
+    without, with_floor = outcomes[0.0][0], outcomes[DEFAULT_PARAMS.min_cosine_beyond_top_term][0]
+    assert without.kind == "same_event"  # the cosine alone would join the forecast to the strike, on "Velmora"
+    assert with_floor.kind == "new_event"

@@ -225,6 +225,8 @@ class EventIndex:
             # stays for full texts: centroid-only ranking there cost ECB+ 0.001).
             score = max(cos_c, cos_m) if fp.has_body else cos_c
             joins = cos_c >= threshold or cos_m >= p.member_cosine
+            if joins and fp.has_body and cos_m < p.member_cosine and self._rests_on_one_term(vec, ev):
+                joins = False  # a centroid join that rests on a single shared word
             if joins and (best is None or score > best[0]):
                 best = (score, ev)
         if best is not None:
@@ -542,6 +544,14 @@ class EventIndex:
         return [
             (by_num[num], cos_m) for num, cos_m in zip(ev[ev_starts][top].tolist(), best[top].tolist(), strict=True)
         ]
+
+    def _rests_on_one_term(self, vec: Mapping[str, float], ev: _Event) -> bool:
+        """True when the centroid cosine without its strongest shared term is below min_cosine_beyond_top_term."""
+        if ev.norm2 <= 0.0:
+            return True
+        parts = list(map(mul, vec.values(), map(ev.centroid.get, vec, repeat(0.0))))
+        rest = (sum(parts) - max(parts, default=0.0)) / math.sqrt(ev.norm2)
+        return rest < self.params.min_cosine_beyond_top_term
 
     def _centroid_cosine(self, vec: Mapping[str, float], ev: _Event) -> float:
         """Cosine between a unit article vector and an event's centroid."""
