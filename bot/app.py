@@ -24,7 +24,6 @@ from bot.adapters.fetch import Fetcher
 from bot.adapters.store import Store
 from bot.core.events import EventTracker
 from bot.core.render_text import render_text
-from bot.core.tuning import DEFAULT_PARAMS
 from bot.delivery import DeliveryPolicy, DeliveryWorker
 from bot.errors import ConfigError, SinkFatal, StoreError
 from bot.models import Feed
@@ -61,7 +60,8 @@ class Runtime:
         self.rules = load_topics(settings.topics_path)
         self.store = Store.open(settings.db_path)
         self.fetcher = Fetcher()
-        self.tracker = EventTracker(DEFAULT_PARAMS)
+        self.params = self.rules.events.cluster_params()
+        self.tracker = EventTracker(self.params)
         self.static_sinks: dict[str, Sink] = {}
         self.dm_sinks: dict[str, Sink] = {}  # subscribers' private chats, built on first use
         self.pipeline = Pipeline(
@@ -87,7 +87,7 @@ class Runtime:
     async def start(self) -> int:
         """Open network clients and rebuild the event index from the store; return the events restored."""
         await self.fetcher.__aenter__()
-        return self.pipeline.restore(DEFAULT_PARAMS.retention)
+        return self.pipeline.restore(self.params.retention)
 
     async def aclose(self) -> None:
         """Close the network clients and the database."""

@@ -66,7 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("articles", type=Path, metavar="ARTICLES.jsonl")
     replay.add_argument("--out", type=Path, required=True, metavar="EVENTS.jsonl")
-    replay.add_argument("--no-filter", action="store_true", help="skip the topic rules: group every article")
+    replay.add_argument(
+        "--no-filter",
+        action="store_true",
+        help="leave topics.toml out: group every article, with the built-in event windows",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -165,19 +169,22 @@ def _poll(*, once: bool, as_json: bool) -> int:
 
 def _replay(articles: Path, out: Path, *, no_filter: bool) -> int:
     """`wirewatch replay ARTICLES.jsonl --out EVENTS.jsonl [--no-filter]`."""
+    from bot.core.tuning import DEFAULT_PARAMS
     from bot.replay import run_replay
 
     matcher = None
-    if not no_filter:
+    params = DEFAULT_PARAMS
+    if not no_filter:  # --no-filter leaves the topic file out: built-in rules of grouping, every article
         from bot.settings import load_settings, load_topics
 
         settings = load_settings(os.environ)
         rules = load_topics(settings.topics_path)
         matcher = rules.match_article
+        params = rules.events.cluster_params()  # the live bot's event windows
     if not articles.is_file():
         print(f"wirewatch: replay: no such file: {articles}", file=sys.stderr)
         return EXIT_FAILURE
-    stats = run_replay(articles, out, matcher=matcher, errors=sys.stderr)
+    stats = run_replay(articles, out, matcher=matcher, params=params, errors=sys.stderr)
     print(stats.describe(), file=sys.stderr)
     return EXIT_OK
 

@@ -1,4 +1,7 @@
-"""Every evaluation: seeds, ECB+ and UCI in one table, then the real feeds' labelled pairs. Run from the repo root: .venv/bin/python -m eval.run_all"""
+"""Every evaluation: seeds, ECB+ and UCI in one table, then the real feeds' labelled pairs.
+
+Run from the repo root: .venv/bin/python -m eval.run_all
+"""
 
 from __future__ import annotations
 

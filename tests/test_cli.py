@@ -57,6 +57,7 @@ def test_check_config_accepts_the_shipped_config() -> None:
     """The shipped config/ validates, with exit status 0."""
     done = wirewatch("check-config", env={"WIREWATCH_CONFIG_DIR": str(REPO / "config")})
     assert done.returncode == 0, done.stderr
+    assert "events: closed after 12 h without a new report; kept 14 days" in done.stdout
 
 
 def test_check_config_names_file_and_key_with_status_2(tmp_path: Path) -> None:
@@ -132,6 +133,39 @@ def test_replay_reports_a_malformed_line_and_goes_on(tmp_path: Path) -> None:
     events = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert sorted(i for e in events for i in e["article_ids"]) == ["1", "2"]
     assert set(events[0]) >= {"event_id", "article_ids", "outlets", "headline", "summary", "follows", "matched_terms"}
+
+
+def test_replay_uses_the_topics_event_windows(tmp_path: Path) -> None:
+    """With the topic rules, replay closes events after the topic's quiet_hours, as the live bot does."""
+    first = {
+        "id": "1",
+        "outlet": "Wire",
+        "url": "https://w.example/1",
+        "title": "Xi Jinping meets Kim Jong Un in Beijing",
+        "text": "North Korea's leader Kim Jong Un arrived in Beijing for talks with China's president Xi Jinping.",
+        "published": "2026-03-01T08:00:00Z",
+    }
+    later = first | {"id": "2", "outlet": "Paper", "url": "https://p.example/2", "published": "2026-03-01T11:00:00Z"}
+    later["title"] = "Kim Jong Un in Beijing for talks with Xi Jinping"
+    later["text"] = "The North Korean leader Kim Jong Un met China's Xi Jinping in Beijing, state media in both said."
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(first) + "\n" + json.dumps(later) + "\n", encoding="utf-8")
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(REPO / "config" / "feeds.toml", config / "feeds.toml")
+    topics = (REPO / "config" / "topics.toml").read_text(encoding="utf-8")
+    assert "\nquiet_hours = 12\n" in topics  # the shipped file states the default
+    groups = {}
+    for hours in (12, 2):
+        (config / "topics.toml").write_text(
+            topics.replace("\nquiet_hours = 12\n", f"\nquiet_hours = {hours}\n"), encoding="utf-8"
+        )
+        out = tmp_path / "out.jsonl"
+        done = wirewatch("replay", str(src), "--out", str(out), env={"WIREWATCH_CONFIG_DIR": str(config)})
+        assert done.returncode == 0, done.stderr
+        groups[hours] = [json.loads(line)["article_ids"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert groups[12] == [["1", "2"]]  # three hours apart: one event under the shipped 12-hour window
+    assert groups[2] == [["1"], ["2"]]
 
 
 def test_replay_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.core.topics import TopicRules, build_topic_rules
+from bot.core.tuning import DEFAULT_PARAMS
 from bot.errors import ConfigError
 from bot.models import Article
 from bot.settings import load_topics
@@ -223,6 +226,37 @@ ONE_GROUP = {"a": {"terms": ["x"]}}
             {"name": "t", "groups": {"a": {"terms": ["x"]}}, "rules": [{"name": "r", "all": ["a"]}] * 2},
             "rules[1].name",
         ),
+        ({"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": 12}, "events"),
+        ({"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet": 1}}, "events.quiet"),
+        (
+            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet_hours": 0}},
+            "events.quiet_hours",
+        ),
+        (
+            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet_hours": "12"}},
+            "events.quiet_hours",
+        ),
+        (
+            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet_hours": True}},
+            "events.quiet_hours",
+        ),
+        (
+            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet_hours": 720.5}},
+            "events.quiet_hours",
+        ),
+        (
+            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"retention_days": -1}},
+            "events.retention_days",
+        ),
+        (
+            {
+                "name": "t",
+                "groups": ONE_GROUP,
+                "rules": [{"all": ["a"]}],
+                "events": {"quiet_hours": 48, "retention_days": 1},
+            },
+            "events.retention_days",
+        ),
     ],
 )
 def test_bad_topic_data_names_file_and_key(data: dict[str, object], key: str) -> None:
@@ -230,3 +264,15 @@ def test_bad_topic_data_names_file_and_key(data: dict[str, object], key: str) ->
     with pytest.raises(ConfigError) as info:
         build_topic_rules(data, "config/topics.toml")
     assert str(info.value).startswith(f"config/topics.toml: {key}:"), str(info.value)
+
+
+def test_event_windows_default_to_the_tuned_values_and_can_be_set() -> None:
+    """Without [events] the tuned windows apply; with it, the event index gets the topic's own."""
+    plain = _topic(ONE_GROUP, [{"all": ["a"]}])
+    assert plain.events.cluster_params() == DEFAULT_PARAMS
+    slow = _topic(ONE_GROUP, [{"all": ["a"]}], events={"quiet_hours": 36, "retention_days": 30.5})
+    params = slow.events.cluster_params()
+    assert (params.quiet_window, params.retention) == (timedelta(hours=36), timedelta(days=30.5))
+    assert dataclasses.replace(
+        params, quiet_window=DEFAULT_PARAMS.quiet_window, retention=DEFAULT_PARAMS.retention
+    ) == (DEFAULT_PARAMS)

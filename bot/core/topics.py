@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Literal, TypeAlias
 
+from bot.core.tuning import DEFAULT_PARAMS, ClusterParams
 from bot.errors import ConfigError
 from bot.models import Article, TopicMatch
 
@@ -39,8 +41,12 @@ _NOT_CJK_LEAD = bytes(b for b in range(256) if not (0xE3 <= b <= 0xED or b == 0x
 # accented letters) separates words, exactly as the regexes' word boundaries do.
 _TOKENS = bytes(b if 0x30 <= b <= 0x39 or 0x61 <= b <= 0x7A else 0x20 for b in range(256))
 _RULE_KEYS = frozenset({"name", "in", "all", "any", "none"})
+_EVENTS_KEYS = frozenset({"quiet_hours", "retention_days"})
+# Bounds that catch a unit mistake (minutes typed as hours, hours as days) rather than policy choices.
+_MAX_QUIET_HOURS = 24 * 30
+_MAX_RETENTION_DAYS = 365
 _GROUP_KEYS = frozenset({"terms", "ignore", "description"})
-_TOP_KEYS = frozenset({"name", "description", "lead_chars", "groups", "rules"})
+_TOP_KEYS = frozenset({"name", "description", "lead_chars", "groups", "rules", "events"})
 
 
 def _is_cjk(term: str) -> bool:
@@ -283,6 +289,18 @@ def _lead(text: str, lead_chars: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class EventWindows:
+    """The topic's [events] table: how long an event stays open to new reports, and in memory."""
+
+    quiet_window: timedelta = DEFAULT_PARAMS.quiet_window  # no new report for this long closes the event
+    retention: timedelta = DEFAULT_PARAMS.retention  # events idle this long leave the index (and restores)
+
+    def cluster_params(self, base: ClusterParams = DEFAULT_PARAMS) -> ClusterParams:
+        """The event index's parameters with these windows."""
+        return replace(base, quiet_window=self.quiet_window, retention=self.retention)
+
+
+@dataclass(frozen=True, slots=True)
 class TopicRules:
     """The compiled topic: groups of terms and the rules that combine them; `match` is pure and fast."""
 
@@ -291,6 +309,7 @@ class TopicRules:
     rules: tuple[Rule, ...]
     lead_chars: int = DEFAULT_LEAD_CHARS
     description: str = ""
+    events: EventWindows = EventWindows()
 
     def match(self, title: str, text: str) -> TopicMatch:
         """Whether the article matches: the first rule that holds gives the terms and the reason."""
@@ -342,6 +361,9 @@ class TopicRules:
             if rule.none:
                 parts.append(f"none of {', '.join(rule.none)}")
             lines.append(f"  rule {rule.name} (in {rule.scope}): {'; '.join(parts)}")
+        quiet_h = self.events.quiet_window / timedelta(hours=1)
+        keep_d = self.events.retention / timedelta(days=1)
+        lines.append(f"  events: closed after {quiet_h:g} h without a new report; kept {keep_d:g} days")
         return tuple(lines)
 
 
@@ -532,4 +554,39 @@ def build_topic_rules(data: Mapping[str, object], source: str = "topics.toml") -
         if rule.name in seen:
             raise _fail(source, f"rules[{i}].name", "a name not used by an earlier rule", rule.name)
         seen.add(rule.name)
-    return TopicRules(name=name.strip(), groups=groups, rules=rules, lead_chars=lead_chars, description=description)
+    return TopicRules(
+        name=name.strip(),
+        groups=groups,
+        rules=rules,
+        lead_chars=lead_chars,
+        description=description,
+        events=_build_windows(source, data.get("events", {})),
+    )
+
+
+def _build_windows(source: str, table: object) -> EventWindows:
+    """The optional [events] table; each window defaults to the value tuned in bot/core/tuning.py."""
+    if not isinstance(table, dict):
+        raise _fail(source, "events", "an [events] table", table)
+    _check_keys(source, "events", table, _EVENTS_KEYS)
+    quiet = _positive_number(source, "events.quiet_hours", table, _MAX_QUIET_HOURS, "hours")
+    keep = _positive_number(source, "events.retention_days", table, _MAX_RETENTION_DAYS, "days")
+    windows = EventWindows(
+        quiet_window=timedelta(hours=quiet) if quiet is not None else DEFAULT_PARAMS.quiet_window,
+        retention=timedelta(days=keep) if keep is not None else DEFAULT_PARAMS.retention,
+    )
+    # An event dropped from memory while still open could never grow again, nor be followed up.
+    if windows.retention < windows.quiet_window:
+        got = f"{windows.retention} retention against a {windows.quiet_window} quiet window"
+        raise _fail(source, "events.retention_days", "a retention no shorter than quiet_hours", got)
+    return windows
+
+
+def _positive_number(source: str, key: str, table: Mapping[str, object], most: int, unit: str) -> float | None:
+    """table[key's last part] as a number in (0, most], or None when absent."""
+    value = table.get(key.rsplit(".", 1)[-1])
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= most:
+        raise _fail(source, key, f"a number of {unit} above 0 and at most {most}", value)
+    return float(value)
