@@ -228,3 +228,23 @@ async def test_restart_rebuilds_the_event_index(parts, tmp_path: Path) -> None:
         report = await pipeline.run_cycle([Feed("Paper", server.url("/b.xml"))])
     assert report.events == 1 and store.event_count() == 1
     assert store.latest_events(1)[0].outlets == ("Wire", "Paper")
+
+
+async def test_a_feed_moved_to_another_url_is_not_held_by_the_old_servers_retry_after(parts) -> None:
+    """Retry-After is the old server's request: when feeds.toml points the feed elsewhere, the new URL is
+    polled at once, by the schedule and by an explicit cycle alike."""
+    pipeline, store, clock = parts
+    with FeedServer() as server:
+        server.route("/old.xml", body="slow down", status=429, headers={"Retry-After": "3600"})
+        server.route("/new.xml", body=rss(STORY))
+        await pipeline.run_cycle([Feed("Wire", server.url("/old.xml"))])
+        assert store.feed_state("Wire").retry_after_until == NOW + timedelta(hours=1)
+
+        clock.now = NOW + timedelta(minutes=1)
+        moved = Feed("Wire", server.url("/new.xml"))
+        store.sync_feeds([moved])
+        assert pipeline.due_feeds([moved], clock.now) == [moved]
+        report = await pipeline.run_cycle([moved])
+        assert server.hits("/new.xml") == 1
+    assert report.feeds[0].status == "ok"
+    assert store.feed_state("Wire").retry_after_until is None

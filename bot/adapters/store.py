@@ -272,7 +272,11 @@ class Store:
     # -- feeds ----------------------------------------------------------------------------------
 
     def sync_feeds(self, feeds: Iterable[Feed]) -> None:
-        """Make sure every configured feed has a row; a changed URL resets its cached validators."""
+        """Make sure every configured feed has a row; a changed URL resets its cached validators.
+
+        A changed URL also drops the old server's Retry-After and the next poll time it pushed back: the
+        new address is polled at the next cycle.
+        """
         # Called every poll cycle: one read, and the write lock only when a feed is new or moved.
         known = {r["name"]: r["url"] for r in self._rows("SELECT name, url FROM feeds")}
         changed = [feed for feed in feeds if known.get(feed.name) != feed.url]
@@ -285,7 +289,7 @@ class Store:
                 else:
                     self._write(
                         "UPDATE feeds SET url = ?, effective_url = NULL, etag = NULL, last_modified = NULL,"
-                        " first_polled = NULL WHERE name = ?",
+                        " first_polled = NULL, retry_after_until = NULL, next_poll = NULL WHERE name = ?",
                         [feed.url, feed.name],
                     )
 
