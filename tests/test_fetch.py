@@ -164,6 +164,33 @@ async def test_unreadable_retry_after_is_ignored(server: FeedServer, fetcher: Fe
     assert isinstance(error, HTTPStatusError) and error.retry_after is None
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\u00c2\u00b2",  # "²" in UTF-8 on the wire: str.isdigit() is true, float() refuses it
+        "\u00d9\u00a1\u00d9\u00a2",  # "١٢", Arabic-Indic digits in UTF-8: not the ASCII DIGITs of RFC 9110
+        "12.5",
+        "-30",
+    ],
+)
+async def test_a_retry_after_that_is_not_ascii_delta_seconds_or_a_date_is_ignored(
+    server: FeedServer, fetcher: Fetcher, value: str
+) -> None:
+    """Only ASCII digits are delta-seconds: anything else is no wait, and never an exception other than
+    HTTPStatusError (a ValueError escaping the fetcher would abort the whole poll cycle)."""
+    server.route("/feed.xml", b"slow down", status=429, headers={"Retry-After": value})
+    error = await fetch_error(fetcher, server.url("/feed.xml"))
+    assert isinstance(error, HTTPStatusError) and error.retry_after is None
+
+
+@pytest.mark.parametrize("status", [500, 404])
+async def test_retry_after_counts_only_on_429_and_503(server: FeedServer, fetcher: Fetcher, status: int) -> None:
+    """As documented (docs/config.md), only a 429 or 503 carries a wait; other errors back off as usual."""
+    server.route("/feed.xml", b"no", status=status, headers={"Retry-After": "86400"})
+    error = await fetch_error(fetcher, server.url("/feed.xml"))
+    assert isinstance(error, HTTPStatusError) and error.retry_after is None
+
+
 async def test_timeout_waiting_for_response(server: FeedServer, fetcher: Fetcher) -> None:
     """A server that never answers trips the read timeout, with a readable message."""
     server.route("/feed.xml", RSS, delay_s=5)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -88,6 +89,11 @@ def _status_line(status: int, reason: str | None = None) -> str:
     return f"HTTP {status} {reason}".rstrip()
 
 
+_DELTA_SECONDS = re.compile(r"[0-9]+")  # RFC 9110 delta-seconds: ASCII digits only
+# The statuses whose Retry-After the poll schedule obeys (docs/config.md); on others it is ignored.
+_RETRY_AFTER_STATUSES = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE})
+
+
 def _retry_after(value: str | None, date: str | None) -> float | None:
     """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
 
@@ -95,7 +101,7 @@ def _retry_after(value: str | None, date: str | None) -> float | None:
     off still gets the wait it meant; else from this machine's clock. None when absent or unreadable.
     """
     value = (value or "").strip()
-    if value.isdigit():
+    if _DELTA_SECONDS.fullmatch(value):  # not str.isdigit(): "²" passes it, and float("²") raises
         return float(value)
     when = _http_date(value)
     if when is None:
@@ -338,7 +344,11 @@ class Fetcher:
                 raise HTTPStatusError(
                     status,
                     f"{_status_line(status, response.reason)} from {final_url}",
-                    retry_after=_retry_after(headers.get("retry-after"), headers.get("date")),
+                    retry_after=(
+                        _retry_after(headers.get("retry-after"), headers.get("date"))
+                        if status in _RETRY_AFTER_STATUSES
+                        else None
+                    ),
                 )
         except BaseException:
             response.close()  # never drain an unread (maybe endless) body back into the pool
