@@ -461,7 +461,9 @@ class Commands:
             finished = fields.get("finished") or now
             counts = ", ".join(f"{fields[k]} {k}" for k in _CYCLE_FIELDS[1:] if fields.get(k) is not None)
             lines.append(f"Last cycle: {format_age(now - finished)} ({counts})")
-        health = self.store.feed_health()
+        # Only the watched feeds: a feed removed from feeds.toml keeps its row (and its last failure).
+        watched = {f.name for f in self.feeds}
+        health = [h for h in self.store.feed_health() if not watched or h.name in watched]
         failing = [h for h in health if _is_failing(h)]
         if failing:
             names = ", ".join(esc(shorten(clean_text(h.name), 40)) for h in failing[:10])

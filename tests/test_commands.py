@@ -428,3 +428,24 @@ async def test_polling_survives_a_failing_get_updates(bot_app: Application, fake
     fake.fault("500", method="getUpdates")
     await asyncio.sleep(0.1)
     assert "watches" in (await ask(fake, "/help")).plain
+
+
+async def test_status_counts_only_the_configured_feeds(
+    bot_app: Application, fake: FakeBotAPI, store: Store, clock: Clock
+) -> None:
+    """A feed removed from feeds.toml (its row stays in the database) while failing and held back by
+    Retry-After is neither counted as failing nor listed as held back: /status is about the feeds watched."""
+    store.sync_feeds([Feed("Gone Wire", "https://gone.example/rss")])
+    until = clock() + timedelta(hours=2)
+    store.record_feed_failure(
+        "Gone Wire",
+        kind="http",
+        message="HTTP 429",
+        http_status=429,
+        now=clock(),
+        next_poll=until,
+        retry_after_until=until,
+    )
+    status = (await ask(fake, "/status", chat_id=ADMIN)).plain
+    assert f"Feeds failing: 0 of {len(FEEDS)}" in status
+    assert "Gone Wire" not in status
