@@ -257,6 +257,20 @@ ONE_GROUP = {"a": {"terms": ["x"]}}
             },
             "events.retention_days",
         ),
+        # Positive, but zero once a timedelta (microseconds): an event would close at once.
+        (
+            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet_hours": 1e-10}},
+            "events.quiet_hours",
+        ),
+        (
+            {
+                "name": "t",
+                "groups": ONE_GROUP,
+                "rules": [{"all": ["a"]}],
+                "events": {"quiet_hours": 1e-10, "retention_days": 1e-12},
+            },
+            "events.quiet_hours",
+        ),
     ],
 )
 def test_bad_topic_data_names_file_and_key(data: dict[str, object], key: str) -> None:

@@ -587,6 +587,12 @@ def _positive_number(source: str, key: str, table: Mapping[str, object], most: i
     value = table.get(key.rsplit(".", 1)[-1])
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= most:
-        raise _fail(source, key, f"a number of {unit} above 0 and at most {most}", value)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value <= most
+        # What a timedelta of it keeps: 1e-10 hours is above 0 but rounds to no window at all.
+        or timedelta(**{unit: value}) < timedelta(seconds=1)
+    ):
+        raise _fail(source, key, f"a number of {unit} above 0 and at most {most}, at least one second", value)
     return float(value)
