@@ -115,6 +115,15 @@ def _http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
 
 
+def _valid_port(url: str) -> bool:
+    """True when the URL names no port, or a port aiohttp will connect to (1-65535)."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:  # not a number, or above 65535
+        return False
+    return port is None or port > 0
+
+
 def check_webhook_url(url: str, key: str) -> str:
     """The webhook URL stripped, or ConfigError naming `key` and what is wrong (never showing the token).
 
@@ -126,6 +135,8 @@ def check_webhook_url(url: str, key: str) -> str:
     problem = None
     if not _http_url(url):
         problem = "it is not an http or https URL with a host"
+    elif not _valid_port(url):
+        problem = "its port is not a number from 1 to 65535"
     else:
         segments = [s for s in urlsplit(url).path.split("/") if s]
         if len(segments) < 2:

@@ -122,6 +122,9 @@ def test_bad_environment_names_the_variable(name: str, value: str) -> None:
         ("https://discord.com/api/webhooks/123/s3cr3t-token!", "the token"),
         ("discord.com/api/webhooks/123/s3cr3t-token", "not an http or https URL"),
         ("https://ok.example/api/webhooks/1/a, https://discord.com/api/webhooks/", "DISCORD_WEBHOOK_URL[1]"),
+        # aiohttp refuses these ports only when the first alert is sent, with a ValueError: refuse them here.
+        ("https://discord.com:99999/api/webhooks/123/s3cr3t-token", "port"),
+        ("https://discord.com:abc/api/webhooks/123/s3cr3t-token", "port"),
     ],
 )
 def test_bad_webhook_url_says_what_is_wrong_without_the_token(value: str, problem: str) -> None:
