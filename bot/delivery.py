@@ -86,8 +86,11 @@ class DeliveryWorker:
                 for name, task in list(busy.items()):
                     if task.done():
                         del busy[name]
-                        if not task.cancelled() and isinstance(task.exception(), StoreError):
-                            log.error("delivery to %s failed on the database: %s", name, task.exception())
+                        failure = None if task.cancelled() else task.exception()
+                        if isinstance(failure, StoreError):
+                            log.error("delivery to %s failed on the database: %s", name, failure)
+                        elif failure is not None:
+                            log.error("delivery to %s stopped: %s", name, type(failure).__name__)
                 try:
                     for name, rows in self._due_by_sink(skip=busy.keys()).items():
                         busy[name] = asyncio.create_task(self._drain_sink(name, rows))
@@ -211,6 +214,16 @@ class DeliveryWorker:
         except DeliveryError as exc:
             final = "failed" if row.attempts + 1 >= self.policy.error_attempts else None
             self._failed(row, exc, self._backoff(row.attempts), final=final)
+            return "failed"
+        except Exception as exc:
+            # Outside the sink contract (a bug, an error the sink does not translate): without this the
+            # drain task died unlogged and the row came due again at once, pass after pass. It is kept and
+            # backed off like any failure. Only the type is shown: the text may hold a webhook token that
+            # the sink would have redacted from its own errors.
+            log.error("delivery of event %s to %s raised %s", row.event_id, row.sink, type(exc).__name__)
+            final = "failed" if row.attempts + 1 >= self.policy.error_attempts else None
+            failure = DeliveryError(f"unexpected {type(exc).__name__} from the sink")
+            self._failed(row, failure, self._backoff(row.attempts), final=final)
             return "failed"
 
     def _parent_message(self, row: Delivery, now: datetime) -> str | None:

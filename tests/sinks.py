@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.errors import DeliveryError
 from bot.models import Event
 
 
@@ -15,7 +14,7 @@ class RecordingSink:
     name: str = "rec"
     posts: list[tuple[str, str, str | None]] = field(default_factory=list)  # (message id, event id, reply to)
     edits: list[tuple[str, str, int]] = field(default_factory=list)  # (message id, event id, outlet count)
-    failures: list[DeliveryError] = field(default_factory=list)
+    failures: list[Exception] = field(default_factory=list)  # DeliveryErrors, or anything a buggy sink raises
 
     async def post(self, event: Event, reply_to: str | None) -> str:
         """Record a post, or raise the next queued failure."""

@@ -122,6 +122,24 @@ async def test_one_failing_sink_does_not_hold_up_another(store: Store) -> None:
     assert [p[1] for p in broken.posts] == ["ev-1", "ev-2"]
 
 
+async def test_a_sink_raising_outside_its_contract_keeps_the_row_and_says_so(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unexpected exception from a sink is logged by type, backed off, and the alert still goes out."""
+    clock = Clock(T0)
+    sink = RecordingSink(failures=[ValueError("Port out of range 0-65535 in https://hooks.example:99999/x/SECRET")])
+    worker = DeliveryWorker(store=store, resolve={"rec": sink}.get, clock=clock)
+    queue(store, event("ev-1", "Wire"), ["rec"], clock.now)
+    stats = await worker.drain_once()
+    assert stats.failed == 1 and sink.posts == [] and store.outbox_depth() == 1
+    row = store.delivery("rec", "ev-1")
+    assert row.attempts == 1 and row.next_attempt > clock.now  # backed off, not due again at once
+    assert "ValueError" in caplog.text and "SECRET" not in caplog.text
+    clock.advance(3600)
+    await worker.drain_once()
+    assert sink.posts == [("m1", "ev-1", None)] and store.outbox_depth() == 0
+
+
 async def test_restart_resumes_from_the_outbox_without_reposting(tmp_path: Path) -> None:
     """A new worker on the same database file sends what is pending and never re-posts what was sent."""
     path = tmp_path / "ww.db"
