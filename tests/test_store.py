@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -64,6 +67,51 @@ def test_a_database_from_before_retry_after_is_upgraded_on_open(tmp_path: Path) 
         assert store.feed_state("Wire One").retry_after_until == T0
     finally:
         store.close()
+
+
+_OPEN_AT = """
+import sys, time
+from bot.adapters.store import Store
+from bot.errors import StoreError
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))  # every process opens at the same moment
+try:
+    Store.open(sys.argv[1]).close()
+except StoreError as exc:
+    print(exc)
+    sys.exit(1)
+"""
+
+
+def test_processes_upgrading_one_old_database_at_once_all_open_it(tmp_path: Path) -> None:
+    """Several processes opening one pre-m002 database together all succeed; the column is added once."""
+    failures = []
+    for round_ in range(4):
+        path = tmp_path / f"old{round_}.db"
+        Store.open(path).close()
+        conn = sqlite3.connect(path)
+        with conn:  # back to the m001 schema, as an older release left it
+            conn.execute("ALTER TABLE feeds DROP COLUMN retry_after_until")
+            conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_feed_retry_after'")
+        conn.close()
+        start = time.time() + 1.5  # after every interpreter has started
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT, str(path), str(start)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                cwd=Path(__file__).resolve().parents[1],
+            )
+            for _ in range(4)
+        ]
+        failures += [p.communicate(timeout=60)[0] for p in procs if p.wait(timeout=60) != 0]
+        conn = sqlite3.connect(path)
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(feeds)")]
+        applied = conn.execute("SELECT count(*) FROM _sqlite_migrations WHERE name = 'm002_feed_retry_after'")
+        assert columns.count("retry_after_until") == 1 and applied.fetchone()[0] == 1
+        conn.close()
+    assert failures == []
 
 
 def test_feed_health_success_failure_and_recovery(store: Store) -> None:

@@ -180,6 +180,25 @@ def _req_dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def _apply_migrations(db: sqlite_utils.Database, attempts: int = 3) -> None:
+    """Apply the pending migrations, also when other processes open the same old database at once.
+
+    sqlite-utils reads the pending list before it takes the write lock, so two processes upgrading one
+    database (`run` and the Docker health check after an upgrade) can both try a migration: the second
+    fails ("duplicate column name") once the first has applied and recorded it. Reading the list again
+    then finds it done; a migration that fails for any other reason fails again and is raised.
+    """
+    for attempt in range(attempts):
+        try:
+            migrations.apply(db)
+            return
+        except sqlite3.DatabaseError:
+            if not migrations.pending(db):
+                return  # another process applied what failed here, and the rest
+            if attempt == attempts - 1:
+                raise
+
+
 class Store:
     """The Wirewatch database: feeds' health, articles, events, the outbox, subscribers and cycles."""
 
@@ -208,7 +227,7 @@ class Store:
             db.execute("PRAGMA busy_timeout = 5000")
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA synchronous = NORMAL")
-            migrations.apply(db)
+            _apply_migrations(db)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the database {location}: {exc}") from exc
         return cls(db, location)
