@@ -49,13 +49,13 @@ def labelled_pairs() -> dict[str, list[tuple[str, str, str]]]:
     return {kind: [(a, b, note) for a, b, note in data[kind]] for kind in ("same", "different")}
 
 
-def evaluate() -> tuple[tuple[str, ...], dict[str, list[tuple[str, str, str]]]]:
+def evaluate(recs: list[dict[str, Any]] | None = None) -> tuple[tuple[str, ...], dict[str, list[tuple[str, str, str]]]]:
     """Replay the feeds (no topic filter) and count the labelled pairs handled right; also the misses.
 
     misses: "same" pairs split, "different" pairs joined, and "threaded": the split same pairs whose later
     event is posted as a follow-up of the earlier one (threaded under it, not a stray alert).
     """
-    recs = records()
+    recs = records() if recs is None else recs
     events, stats = replay_records(recs)
     event_of = assignment_of(events)
     pairs = labelled_pairs()
@@ -88,9 +88,10 @@ def evaluate() -> tuple[tuple[str, ...], dict[str, list[tuple[str, str, str]]]]:
 
 def main() -> None:
     """Print the table and every labelled pair the grouping gets wrong."""
-    row, misses = evaluate()
+    recs = records()
+    row, misses = evaluate(recs)
     print_table([row], HEADER)
-    titles = {r["id"]: r["title"] for r in records()}
+    titles = {r["id"]: r["title"] for r in recs}
     for a, b, note in misses["same"]:
         how = "apart, the later posted as a follow-up" if (a, b, note) in misses["threaded"] else "apart"
         print(f"  same pair {how}: {titles[a][:50]!r} / {titles[b][:50]!r} ({note})")
