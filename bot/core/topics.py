@@ -594,5 +594,5 @@ def _positive_number(source: str, key: str, table: Mapping[str, object], most: i
         # What a timedelta of it keeps: 1e-10 hours is above 0 but rounds to no window at all.
         or timedelta(**{unit: value}) < timedelta(seconds=1)
     ):
-        raise _fail(source, key, f"a number of {unit} above 0 and at most {most}, at least one second", value)
+        raise _fail(source, key, f"a number of {unit} from one second's worth up to {most}", value)
     return float(value)
