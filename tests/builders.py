@@ -9,6 +9,21 @@ from bot.models import Article, Event, Report
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
+class Clock:
+    """A clock the test moves by hand (timezone-aware): call it for the time, `advance` it by seconds."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        # Without a time: now, in whole seconds (tests against loopback servers that stamp their answers).
+        self.now = now if now is not None else datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.now += timedelta(seconds=seconds)
+
+
 def article(
     n: int,
     *,

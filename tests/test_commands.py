@@ -15,6 +15,7 @@ from bot.adapters.store import CycleRecord, Store
 from bot.adapters.telegram import build_application
 from bot.commands import COMMAND_BURST, CommandLimiter, Commands, split_reply
 from bot.models import Event, Feed, Report
+from tests.builders import Clock
 from tests.fake_botapi import BOT_USERNAME, FakeBotAPI, Sent, utf16_len
 
 T0 = datetime(2017, 10, 26, 8, 0, tzinfo=UTC)
@@ -28,16 +29,6 @@ FEEDS = [
     Feed("Yonhap", "https://feeds.example.com/yonhap.xml"),
     Feed("KCNA Watch", "https://feeds.example.com/kcna.xml"),
 ]
-
-
-class Clock:
-    """A settable clock for the commands (ages, uptime, the flood limit)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def make_event(n: int, *, outlets: int = 2, headline: str | None = None) -> Event:

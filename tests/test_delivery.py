@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,21 +9,8 @@ import pytest
 from bot.adapters.store import Store
 from bot.delivery import DeliveryWorker
 from bot.errors import MessageGone, RetryLater, SinkFatal
-from tests.builders import T0, event
+from tests.builders import T0, Clock, event
 from tests.sinks import RecordingSink
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

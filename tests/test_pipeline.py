@@ -16,20 +16,11 @@ from bot.core.events import EventTracker
 from bot.models import Feed
 from bot.pipeline import Pipeline, PollPolicy
 from bot.settings import load_topics
+from tests.builders import Clock
 from tests.fakes import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def rss(*items: tuple[str, str, str, datetime | None]) -> str:
@@ -56,7 +47,7 @@ OFF_TOPIC = ("Rice prices steady in Bangkok", "https://wire.example/rice", "Thai
 async def parts(tmp_path: Path) -> AsyncIterator[tuple[Pipeline, Store, Clock]]:
     """A pipeline on a fresh database with short fetch limits and no jitter."""
     store = Store.open(tmp_path / "ww.db")
-    clock = Clock()
+    clock = Clock(NOW)
     limits = FetchLimits(connect_timeout_s=2, read_timeout_s=2, total_timeout_s=3)
     async with Fetcher(limits) as fetcher:
         pipeline = Pipeline(

@@ -7,7 +7,7 @@ import html
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from bot.core.events import EventTracker
 from bot.core.tuning import DEFAULT_PARAMS
 from bot.pipeline import Pipeline, PollPolicy
 from bot.settings import load_topics
+from tests.builders import Clock
 
 REPO = Path(__file__).resolve().parents[2]
 TOPICS = REPO / "config" / "topics.toml"
@@ -65,19 +66,6 @@ def jargon(n: int, words: int = 40) -> str:
         syllables[n] + syllables[(k * 7 + n) % 12] + syllables[k % 12] + syllables[(k // 12) % 12] for k in range(words)
     ]
     return "Local sources named " + " ".join(made) + "."
-
-
-class Clock:
-    """A clock the test moves by hand (timezone-aware UTC)."""
-
-    def __init__(self, now: datetime | None = None) -> None:
-        self.now = now or datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from bot.delivery import DeliveryPolicy, DeliveryWorker
 from bot.errors import StoreError
 from bot.models import Feed
 from bot.pipeline import CycleReport
-from tests.builders import T0, event
+from tests.builders import T0, Clock, event
 from tests.environ import clean_environ
 from tests.fakes import FeedServer
-from tests.faults.helpers import REPO, SHORT_LIMITS, Clock, Item, pipeline, rss, story
+from tests.faults.helpers import REPO, SHORT_LIMITS, Item, pipeline, rss, story
 from tests.sinks import RecordingSink
 
 

@@ -23,8 +23,9 @@ from bot.adapters.fetch import Fetcher
 from bot.adapters.store import Store
 from bot.models import Feed
 from bot.pipeline import CycleReport, FeedOutcome
+from tests.builders import Clock
 from tests.fakes import FeedServer
-from tests.faults.helpers import HEADLINES, SHORT_LIMITS, Clock, Item, gzip_bomb, pipeline, rss, story
+from tests.faults.helpers import HEADLINES, SHORT_LIMITS, Item, gzip_bomb, pipeline, rss, story
 
 SECRET = "WIREWATCH-LOCAL-FILE-MARKER-7f3a"
 BILLION_LAUGHS = (

@@ -23,10 +23,9 @@ from bot.adapters.store import Store
 from bot.adapters.telegram import TelegramSink, build_application
 from bot.delivery import DeliveryPolicy, DeliveryWorker
 from bot.models import Event
-from tests.builders import T0, event
+from tests.builders import T0, Clock, event
 from tests.fake_botapi import FakeBotAPI
 from tests.fake_discord import FakeDiscord
-from tests.faults.helpers import Clock
 from tests.faults.proxy import FaultProxy
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")

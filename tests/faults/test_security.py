@@ -22,12 +22,13 @@ from urllib.parse import quote
 import pytest
 
 from bot.check_config import check_config
+from tests.builders import Clock
 from tests.environ import clean_environ
 from tests.fake_botapi import FakeBotAPI, parse_telegram_html
 from tests.fake_discord import FAKE_TOKEN as WEBHOOK_TOKEN
 from tests.fake_discord import FakeDiscord
 from tests.fakes import FeedServer
-from tests.faults.helpers import REPO, Clock, Item, rss, story
+from tests.faults.helpers import REPO, Item, rss, story
 
 CHANNEL = "@wirewatch_security"
 ADMIN, STRANGER, FLOODER = 4242, 5151, 6161
