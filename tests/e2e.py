@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import pytest
 from bot.app import ServiceOptions, run_service
 from bot.demo_feeds import FOLLOW_UP, INDEPENDENT, NEAR_COPY, WIRE_STORY
 from bot.settings import Settings, load_settings
-from tests.environ import clean_environ
+from tests.environ import clean_environ, write_config
 from tests.fake_botapi import DEFAULT_TOKEN, FakeBotAPI
 from tests.fakes import FeedServer
 
@@ -149,20 +148,11 @@ class Newsroom:
         return "\n".join(parts)
 
 
-def write_config(folder: Path, newsroom: Newsroom) -> Path:
-    """A config folder: the newsroom's feeds polled every second, and a copy of the shipped topic rules."""
-    config = folder / "config"
-    config.mkdir(exist_ok=True)
-    body = "".join(f'[[feeds]]\nname = "{n}"\nurl = "{newsroom.url(n)}"\ninterval_s = 1\n\n' for n in FEEDS)
-    (config / "feeds.toml").write_text(body, encoding="utf-8")
-    shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
-    return config
-
-
 def service_env(folder: Path, newsroom: Newsroom, botapi: FakeBotAPI | None, **extra: str) -> dict[str, str]:
     """The Wirewatch environment of one test: loopback feeds and Bot API, a database in `folder`."""
     env = {
-        "WIREWATCH_CONFIG_DIR": str(write_config(folder, newsroom)),
+        # The newsroom's feeds polled every second, and the shipped topic rules.
+        "WIREWATCH_CONFIG_DIR": str(write_config(folder, {n: newsroom.url(n) for n in FEEDS}, interval_s=1)),
         "WIREWATCH_DB": str(folder / "wirewatch.db"),
         "WIREWATCH_BACKLOG_HOURS": str(24 * 10),  # the story starts a week ago, as in the demo
         "WIREWATCH_EDIT_INTERVAL_S": "0.2",

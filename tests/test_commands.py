@@ -309,20 +309,26 @@ async def test_status_is_for_admins_only(bot_app: Application, fake: FakeBotAPI,
     assert "private chat" in in_group.plain and "Uptime" not in in_group.plain
 
 
+def hold_back(store: Store, feed: str, now: datetime, *, hours: float) -> datetime:
+    """Record a 429 whose Retry-After holds the feed back for `hours`; return until when."""
+    until = now + timedelta(hours=hours)
+    store.record_feed_failure(
+        feed,
+        kind="http",
+        message="HTTP 429 Too Many Requests",
+        http_status=429,
+        now=now,
+        next_poll=until,
+        retry_after_until=until,
+    )
+    return until
+
+
 async def test_status_and_sources_show_a_feed_held_back_by_retry_after(
     bot_app: Application, fake: FakeBotAPI, store: Store, clock: Clock
 ) -> None:
     """A feed whose server answered 429 with Retry-After is listed in /status and /sources with until when."""
-    until = clock() + timedelta(hours=2)
-    store.record_feed_failure(
-        "Yonhap",
-        kind="http",
-        message="HTTP 429 Too Many Requests",
-        http_status=429,
-        now=clock(),
-        next_poll=until,
-        retry_after_until=until,
-    )
+    until = hold_back(store, "Yonhap", clock(), hours=2)
     status = (await ask(fake, "/status", chat_id=ADMIN)).plain
     assert "Not polled, as their servers asked (Retry-After): Yonhap until 28 Oct 2017 10:00 UTC" in status
     sources = (await ask(fake, "/sources")).plain
@@ -427,16 +433,7 @@ async def test_status_counts_only_the_configured_feeds(
     """A feed removed from feeds.toml (its row stays in the database) while failing and held back by
     Retry-After is neither counted as failing nor listed as held back: /status is about the feeds watched."""
     store.sync_feeds([Feed("Gone Wire", "https://gone.example/rss")])
-    until = clock() + timedelta(hours=2)
-    store.record_feed_failure(
-        "Gone Wire",
-        kind="http",
-        message="HTTP 429",
-        http_status=429,
-        now=clock(),
-        next_poll=until,
-        retry_after_until=until,
-    )
+    hold_back(store, "Gone Wire", clock(), hours=2)
     status = (await ask(fake, "/status", chat_id=ADMIN)).plain
     assert f"Feeds failing: 0 of {len(FEEDS)}" in status
     assert "Gone Wire" not in status

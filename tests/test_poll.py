@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -13,20 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.environ import clean_environ
+from tests.environ import clean_environ, write_config
 from tests.fakes import FeedServer
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def write_config(folder: Path, feeds: dict[str, str]) -> Path:
-    """A config folder with `feeds` (name → URL) and the shipped topic rules."""
-    config = folder / "config"
-    config.mkdir()
-    body = "".join(f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n\n' for name, url in feeds.items())
-    (config / "feeds.toml").write_text(body, encoding="utf-8")
-    shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
-    return config
 
 
 def poll_once(config: Path, db: Path) -> dict:
