@@ -84,6 +84,21 @@ class _Posting:
         del self.keys[i], self.weights[i], self.events[i]
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One article made ready for the index (counted into the document frequencies): all its parts."""
+
+    article: Article
+    t: datetime  # its time on the index's clock
+    fp: Fingerprint
+    sig: _Signature | None
+    vec: dict[str, float]  # unit tf-idf vector
+    ranked: list[tuple[str, float]]  # vec's terms, strongest first (ties in vector order)
+    name_w: dict[str, float]  # body names → weight: the strongest is who it is about
+    lead: dict[str, float]  # unit tf-idf vector of its lead terms
+    anchors: Anchors
+
+
 @dataclass(slots=True)
 class _Event:
     """The index's view of one event: an idf-weighted centroid, its names and its time span."""
@@ -167,18 +182,11 @@ class EventIndex:
         if known is not None and known in self._events:
             return Assignment(article.id, known, "duplicate", score=1.0)
 
-        t = self._article_time(article, now)
-        fp = self._fingerprint(article.title, article.text, article.url)
-        sig = self._signature(fp)
-        self._count_terms(fp.terms)
-        vec, name_w, lead = self._weigh(fp)
-        anchors = self._event_anchors(article, fp)
+        a = self._prepare(article, now)
+        t, fp, vec, name_w, anchors = a.t, a.fp, a.vec, a.name_w, a.anchors
         top_name = max(name_w, key=lambda k: (name_w[k], k)) if name_w else ""
-        # Strongest first, ties in vector order (what heapq.nlargest gives): both the look-up and the
-        # posting take a prefix of this one sort.
-        ranked = sorted(vec.items(), key=_second, reverse=True)
 
-        best_reprint, reprint_j = self._find_reprint(sig, len(fp.shingles))
+        best_reprint, reprint_j = self._find_reprint(a.sig, len(fp.shingles))
         if best_reprint is not None and not fp.has_body and t - self._events[best_reprint].last > p.quiet_window:
             # A headline-only copy of a headline in a closed event is a recurring title ("Stocks close
             # higher"), not a reprint: it goes through the open-event test like any headline. UCI B3 F1
@@ -186,10 +194,10 @@ class EventIndex:
             best_reprint = None
         if best_reprint is not None:
             ev = self._events[best_reprint]
-            self._add_member(ev, article, t, fp, vec, ranked, sig, name_w, lead, anchors)
+            self._add_member(ev, a)
             return Assignment(article.id, ev.id, "reprint", score=round(reprint_j, 4))
 
-        scored = self._candidates(vec, ranked)
+        scored = self._candidates(vec, a.ranked)
         # Centroid cosines are computed only for the candidates a test below reaches (the tests run in an
         # order that skips closed, conflicting and too-recent events first; the outcome is the same).
         cosines: list[float | None] = [None] * len(scored)
@@ -216,7 +224,7 @@ class EventIndex:
                 if cos_m >= p.member_cosine and cos_m >= bound:
                     cos_c = 0.0  # joins on the member cosine, which is the score
                 else:
-                    cos_c = (1.0 - mix) * cos_c + mix * self._lead_cosine(lead, ev)
+                    cos_c = (1.0 - mix) * cos_c + mix * self._lead_cosine(a.lead, ev)
             if delta:
                 cos_c += delta
                 cos_m += delta
@@ -230,7 +238,7 @@ class EventIndex:
             if joins and (best is None or score > best[0]):
                 best = (score, ev)
         if best is not None:
-            self._add_member(best[1], article, t, fp, vec, ranked, sig, name_w, lead, anchors)
+            self._add_member(best[1], a)
             return Assignment(article.id, best[1].id, "same_event", score=round(best[0], 4))
 
         follows: str | None = None
@@ -244,23 +252,18 @@ class EventIndex:
             if score >= p.follow_cosine and score > follow_score:
                 follows, follow_score = ev.id, score
         ev = self._new_event(event_id_for(article.id), t)
-        self._add_member(ev, article, t, fp, vec, ranked, sig, name_w, lead, anchors)
+        self._add_member(ev, a)
         return Assignment(article.id, ev.id, "new_event", follows=follows, score=round(follow_score, 4))
 
     def restore(self, article: Article, event_id: str, now: datetime) -> None:
         """Put back an article already assigned (from the store, after a restart) without re-deciding."""
         if article.id in self._by_id:
             return
-        t = self._article_time(article, now)
-        fp = self._fingerprint(article.title, article.text, article.url)
-        sig = self._signature(fp)
-        self._count_terms(fp.terms)
-        vec, name_w, lead = self._weigh(fp)
+        a = self._prepare(article, now)
         ev = self._events.get(event_id)
         if ev is None:
-            ev = self._new_event(event_id, t)
-        ranked = sorted(vec.items(), key=_second, reverse=True)
-        self._add_member(ev, article, t, fp, vec, ranked, sig, name_w, lead, self._event_anchors(article, fp))
+            ev = self._new_event(event_id, a.t)
+        self._add_member(ev, a)
 
     def evict(self, now: datetime) -> list[str]:
         """Forget events whose last member is older than the retention window; returns their ids."""
@@ -357,14 +360,30 @@ class EventIndex:
         """1 + log(n_docs + 1 + k): idf(d) is this minus log(d + k)."""
         return 1.0 + math.log(self._n_docs + 1 + self.params.idf_smoothing)
 
-    def _weigh(self, fp: Fingerprint) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-        """The article's unit tf-idf vector, its names' weights and its lead vector, from one idf pass."""
+    def _prepare(self, article: Article, now: datetime) -> _Prepared:
+        """Fingerprint, sign, count and weigh one article: what assign() decides with and restore() files."""
+        fp = self._fingerprint(article.title, article.text, article.url)
+        sig = self._signature(fp)
+        self._count_terms(fp.terms)
         raw: dict[str, float] = {}
-        idf: dict[int, float] = {}
-        vec = self._vector(fp.terms, fp.names, raw, idf)
+        vec = self._vector(fp.terms, fp.names, raw)
         # Names weighted by the same (1 + log tf)·idf products as the vector: the strongest is who it is about.
         name_w = {t: raw[t] for t in fp.names if fp.terms.get(t, 0.0) >= 1.0}
-        return vec, name_w, self._lead_vector(fp, idf)
+        # The lead is weighted as the whole text is, but never cut (it holds at most lead_terms terms).
+        lead = self._vector(Counter(fp.lead), fp.names, cut=False) if fp.lead else {}
+        return _Prepared(
+            article=article,
+            t=self._article_time(article, now),
+            fp=fp,
+            sig=sig,
+            vec=vec,
+            # Strongest first, ties in vector order (what heapq.nlargest gives): both the look-up and the
+            # posting take a prefix of this one sort.
+            ranked=sorted(vec.items(), key=_second, reverse=True),
+            name_w=name_w,
+            lead=lead,
+            anchors=self._event_anchors(article, fp),
+        )
 
     def _names_conflict(self, top_name: str, fp: Fingerprint, ev: _Event) -> bool:
         """True when the article's strongest name is absent from the event and the event's from the article.
@@ -422,12 +441,12 @@ class EventIndex:
         terms: Mapping[str, float],
         names: frozenset[str] = frozenset(),
         raw: dict[str, float] | None = None,
-        idf_out: dict[int, float] | None = None,
+        *,
+        cut: bool = True,
     ) -> dict[str, float]:
         """Unit tf-idf vector of term counts (names boosted), cut to the strongest max_article_terms.
 
-        raw, when given, receives each term's (1 + log tf)·idf before the name boost; idf_out the idf of
-        each document frequency among the terms (so the lead vector needs no logs of its own for them).
+        cut=False keeps every term. raw, when given, receives each term's (1 + log tf)·idf before the boost.
         """
         counts = list(terms.values())
         if not counts:
@@ -439,8 +458,6 @@ class EventIndex:
         distinct = set(counts)
         tf = {c: 1.0 + log(c) for c in distinct if c > 0}
         idfs = list(map(sub, repeat(self._idf_base()), map(self._log_df.__getitem__, freqs)))
-        if idf_out is not None:
-            idf_out.update(zip(freqs, idfs, strict=True))
         if len(tf) == len(distinct):
             raw_w = dict(zip(terms, map(mul, map(tf.__getitem__, counts), idfs), strict=True))
         else:  # a zero or negative count (a zero title weight): such terms are left out
@@ -454,38 +471,13 @@ class EventIndex:
             if w is not None:
                 weights[t] = w * boost  # in place: the order stays that of first appearance
         cap = self.params.max_article_terms
-        if len(weights) > cap:
+        if cut and len(weights) > cap:
             weights = dict(sorted(weights.items(), key=_second, reverse=True)[:cap])
         values = weights.values()
         norm = math.sqrt(sum(map(mul, values, values)))
         if norm == 0.0:
             return {}
         return dict(zip(weights, map(truediv, values, repeat(norm)), strict=True))
-
-    def _lead_vector(self, fp: Fingerprint, idf: Mapping[int, float]) -> dict[str, float]:
-        """Unit tf-idf vector of the article's lead terms (names boosted); empty without a lead.
-
-        idf: idf by document frequency under the current counts, as _vector computed it for the article's
-        terms (the lead's terms are among them, so it holds every frequency needed).
-        """
-        if not fp.lead:
-            return {}
-        counts = Counter(fp.lead)
-        log = math.log
-        freqs = list(map(self._df.get, counts, repeat(0)))
-        # As in _vector: one log per distinct count, the products in C.
-        tf = {c: 1.0 + log(c) for c in set(counts.values())}
-        weights = dict(
-            zip(counts, map(mul, map(tf.__getitem__, counts.values()), map(idf.__getitem__, freqs)), strict=True)
-        )
-        boost = self.params.entity_weight
-        for t in fp.names:
-            w = weights.get(t)
-            if w is not None:
-                weights[t] = w * boost
-        values = weights.values()
-        norm = math.sqrt(sum(map(mul, values, values)))
-        return dict(zip(weights, map(truediv, values, repeat(norm)), strict=True)) if norm > 0.0 else {}
 
     @staticmethod
     def _lead_cosine(lead: Mapping[str, float], ev: _Event) -> float:
@@ -568,25 +560,14 @@ class EventIndex:
         self._by_num[ev.num] = ev
         return ev
 
-    def _add_member(
-        self,
-        ev: _Event,
-        article: Article,
-        t: datetime,
-        fp: Fingerprint,
-        vec: Mapping[str, float],
-        ranked: list[tuple[str, float]],
-        sig: _Signature | None,
-        name_w: Mapping[str, float],
-        lead: Mapping[str, float],
-        anchors: Anchors,
-    ) -> None:
+    def _add_member(self, ev: _Event, a: _Prepared) -> None:
         """Add an article to an event: centroid, names, time span, LSH and inverted index."""
         p = self.params
+        article, t, fp, sig, anchors = a.article, a.t, a.fp, a.sig, a.anchors
         key = self._next_key
         self._next_key += 1
         digest = sig.digest if sig is not None else None
-        top = ranked[: p.posting_terms]
+        top = a.ranked[: p.posting_terms]
         self._members[key] = _Member(article.id, article.url, ev.id, digest, len(fp.shingles), tuple(map(_first, top)))
         if sig is not None:
             self._lsh.insert(key, sig.minhash)
@@ -609,30 +590,14 @@ class EventIndex:
                 posting.pop_oldest()
         ev.members.append(key)
 
-        # Centroid += vec and its squared norm kept up to date, term by term in vec's order as a loop
-        # would (old + w; norm2 += new² − old², left to right), with the loops run in C.
         c = ev.centroid
-        olds = list(map(c.get, vec, repeat(0.0)))
-        news = list(map(add, olds, vec.values()))
-        c.update(zip(vec, news, strict=True))
-        norm2 = reduce(add, map(sub, map(mul, news, news), map(mul, olds, olds)), ev.norm2)
+        norm2 = _add_into(c, a.vec, ev.norm2)
         if len(c) > 2 * p.max_centroid_terms:
             kept = sorted(c.items(), key=_second, reverse=True)[: p.max_centroid_terms]
             ev.centroid = c = dict(kept)
             norm2 = sum(w * w for _, w in kept)
         ev.norm2 = norm2
-        # The members' lead vectors, summed like the centroid above.
-        if lead and not ev.lead:
-            # A new event's first lead: the same floats as the loop below gives from zero, in one pass.
-            ev.lead = dict(lead)
-            values = lead.values()
-            ev.lead_norm2 = sum(map(mul, values, values))
-        elif lead:
-            lc = ev.lead
-            olds = list(map(lc.get, lead, repeat(0.0)))
-            news = list(map(add, olds, lead.values()))
-            lc.update(zip(lead, news, strict=True))
-            ev.lead_norm2 = reduce(add, map(sub, map(mul, news, news), map(mul, olds, olds)), ev.lead_norm2)
+        ev.lead_norm2 = _add_into(ev.lead, a.lead, ev.lead_norm2)  # the members' lead vectors, summed alike
         # Bounded, and in sorted order so that which ones fit does not depend on set iteration order.
         if anchors.dates and len(ev.dates) < p.max_event_anchors:
             ev.dates.update(sorted(anchors.dates)[: p.max_event_anchors - len(ev.dates)])
@@ -642,7 +607,7 @@ class EventIndex:
             ev.entities.update(fp.entities)
         names = ev.names
         top_w = names.get(ev.top_name, 0.0)
-        for name, w in name_w.items():
+        for name, w in a.name_w.items():
             if name not in names and len(names) >= 4 * p.max_article_terms:
                 continue  # bounded: an event's main names arrive with its first reports
             nw = names[name] = names.get(name, 0.0) + w
@@ -677,3 +642,15 @@ class EventIndex:
                 del self._by_url[m.url]
         del self._events[ev.id]
         self._by_num.pop(ev.num, None)
+
+
+def _add_into(total: dict[str, float], vec: Mapping[str, float], norm2: float) -> float:
+    """Add vec into total in place; return total's squared norm, kept up to date from `norm2`.
+
+    Term by term in vec's order as a loop would (old + w; norm2 += new² − old², left to right), with the
+    loops run in C.
+    """
+    olds = list(map(total.get, vec, repeat(0.0)))
+    news = list(map(add, olds, vec.values()))
+    total.update(zip(vec, news, strict=True))
+    return reduce(add, map(sub, map(mul, news, news), map(mul, olds, olds)), norm2)
