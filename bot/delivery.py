@@ -215,6 +215,8 @@ class DeliveryWorker:
             final = "failed" if row.attempts + 1 >= self.policy.error_attempts else None
             self._failed(row, exc, self._backoff(row.attempts), final=final)
             return "failed"
+        except StoreError:
+            raise  # the database, not the sink: run() reports it, and the row is not counted against the sink
         except Exception as exc:
             # Outside the sink contract (a bug, an error the sink does not translate): without this the
             # drain task died unlogged and the row came due again at once, pass after pass. It is kept and

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from bot.adapters.store import Store
 from bot.delivery import DeliveryWorker
-from bot.errors import MessageGone, RetryLater, SinkFatal
+from bot.errors import MessageGone, RetryLater, SinkFatal, StoreError
 from tests.builders import T0, Clock, event
 from tests.sinks import RecordingSink
 
@@ -124,6 +126,22 @@ async def test_a_sink_raising_outside_its_contract_keeps_the_row_and_says_so(
     clock.advance(3600)
     await worker.drain_once()
     assert sink.posts == [("m1", "ev-1", None)] and store.outbox_depth() == 0
+
+
+async def test_a_database_failure_is_not_blamed_on_the_sink(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """When recording the post fails on the database, StoreError reaches the caller; no sink error is logged."""
+    path = tmp_path / "ww.db"
+    writable = Store.open(path)
+    queue(writable, event("ev-1", "Wire"), ["rec"], T0)
+    writable.close()
+    read_only = Store(Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True)), str(path))
+    sink = RecordingSink()
+    worker = DeliveryWorker(store=read_only, resolve={"rec": sink}.get, clock=Clock(T0))
+    with pytest.raises(StoreError):
+        await worker.drain_once()
+    read_only.close()
+    assert sink.posts == [("m1", "ev-1", None)]  # accepted by the platform, kept for the next pass to record
+    assert "StoreError" not in caplog.text
 
 
 async def test_restart_resumes_from_the_outbox_without_reposting(tmp_path: Path) -> None:
