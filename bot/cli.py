@@ -175,10 +175,10 @@ def _replay(articles: Path, out: Path, *, no_filter: bool) -> int:
     matcher = None
     params = DEFAULT_PARAMS
     if not no_filter:  # --no-filter leaves the topic file out: built-in rules of grouping, every article
-        from bot.settings import load_settings, load_topics
+        from bot.settings import Settings, config_dir_from, load_topics
 
-        settings = load_settings(os.environ)
-        rules = load_topics(settings.topics_path)
+        # Only the topic file matters offline: a token or webhook URL in the environment is not read.
+        rules = load_topics(Settings(config_dir=config_dir_from(os.environ)).topics_path)
         matcher = rules.match_article
         params = rules.events.cluster_params()  # the live bot's event windows
     if not articles.is_file():

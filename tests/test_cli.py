@@ -151,8 +151,7 @@ def test_replay_uses_the_topics_event_windows(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps(first) + "\n" + json.dumps(later) + "\n", encoding="utf-8")
     config = tmp_path / "config"
-    config.mkdir()
-    shutil.copy(REPO / "config" / "feeds.toml", config / "feeds.toml")
+    config.mkdir()  # replay reads topics.toml only
     topics = (REPO / "config" / "topics.toml").read_text(encoding="utf-8")
     assert "\nquiet_hours = 12\n" in topics  # the shipped file states the default
     groups = {}
@@ -166,6 +165,15 @@ def test_replay_uses_the_topics_event_windows(tmp_path: Path) -> None:
         groups[hours] = [json.loads(line)["article_ids"] for line in out.read_text(encoding="utf-8").splitlines()]
     assert groups[12] == [["1", "2"]]  # three hours apart: one event under the shipped 12-hour window
     assert groups[2] == [["1"], ["2"]]
+
+
+def test_replay_reads_no_bot_settings(tmp_path: Path) -> None:
+    """Offline replay with the topic rules runs whatever token or webhook URL the environment holds."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("", encoding="utf-8")
+    env = {"WIREWATCH_CONFIG_DIR": str(REPO / "config"), "DISCORD_WEBHOOK_URL": "https://discord.com/api/webhooks/x"}
+    done = wirewatch("replay", str(src), "--out", str(tmp_path / "out.jsonl"), env=env)
+    assert done.returncode == 0, done.stderr
 
 
 def test_replay_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
