@@ -29,7 +29,7 @@ from bot.errors import ConfigError, SinkFatal, StoreError
 from bot.models import Feed
 from bot.pipeline import CycleReport, Pipeline, PollPolicy
 from bot.settings import Settings, load_feeds, load_topics
-from bot.sinks import CHANNEL_SINK, DM_SINK_PREFIX, Sink
+from bot.sinks import CHANNEL_SINK, Sink, dm_chat, dm_sink
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Runtime:
         """
         names = list(self.static_sinks)
         if self.settings.telegram_enabled:
-            names += [f"{DM_SINK_PREFIX}{chat}" for chat in self.store.subscribers()]
+            names += [dm_sink(chat) for chat in self.store.subscribers()]
         return names
 
     async def start(self) -> int:
@@ -310,10 +310,10 @@ def _resolve_sink(runtime: Runtime, application: object | None, name: str) -> Si
     """Find the sink of an outbox row; subscribers' private chats get a Telegram sink on demand."""
     if name in runtime.static_sinks:
         return runtime.static_sinks[name]
-    if name.startswith(DM_SINK_PREFIX) and application is not None:
+    chat = dm_chat(name)
+    if chat is not None and application is not None:
         from bot.adapters.telegram import TelegramSink
 
-        chat = int(name.removeprefix(DM_SINK_PREFIX))
         if not runtime.store.is_subscriber(chat):
             runtime.dm_sinks.pop(name, None)
             return None  # unsubscribed (or blocked the bot) after the alert was queued: do not send it
@@ -331,13 +331,13 @@ def _drop_blocked_subscriber(runtime: Runtime, name: str, exc: SinkFatal) -> boo
     Only a refusal of this one chat counts: a revoked token also raises SinkFatal, and must not cost
     every subscriber their subscription.
     """
-    if not name.startswith(DM_SINK_PREFIX):
+    chat = dm_chat(name)
+    if chat is None:
         return False
     from telegram.error import BadRequest, Forbidden
 
     if not isinstance(exc.__cause__, Forbidden | BadRequest):
         return False
-    chat = int(name.removeprefix(DM_SINK_PREFIX))
     runtime.store.remove_subscriber(chat)
     runtime.dm_sinks.pop(name, None)
     log.warning("subscriber %s refuses the bot's messages (%s): unsubscribed", chat, exc)

@@ -421,9 +421,8 @@ class Commands:
             kind = esc(shorten(clean_text(health.last_error_kind or "error"), 40))
             failures = health.consecutive_failures
             when = f" since {format_utc(since)}" if since else ""
-            wait = ""
-            if health.retry_after_until is not None and health.retry_after_until > self.clock():
-                wait = f"; server asked to wait until {format_utc(health.retry_after_until)}"
+            until = _held_until(health, self.clock())
+            wait = f"; server asked to wait until {format_utc(until)}" if until else ""
             return f"failing{when} ({kind}, {failures} failure{'s' if failures != 1 else ''}{wait})"
         assert health.last_success is not None
         return f"ok (checked {format_age(self.clock() - health.last_success)})"
@@ -471,7 +470,7 @@ class Commands:
             lines.append(f"Feeds failing: {len(failing)} of {len(self.feeds)} ({names}{more})")
         else:
             lines.append(f"Feeds failing: 0 of {len(self.feeds)}")
-        waiting = [(h.name, h.retry_after_until) for h in health if h.retry_after_until and h.retry_after_until > now]
+        waiting = [(h.name, until) for h in health if (until := _held_until(h, now))]
         if waiting:
             held = ", ".join(
                 f"{esc(shorten(clean_text(name), 40))} until {format_utc(until)}" for name, until in waiting[:10]
@@ -523,6 +522,12 @@ class Commands:
 
 
 _CYCLE_FIELDS = ("finished", "entries", "new", "matched", "events", "errors")
+
+
+def _held_until(health: FeedHealth, now: datetime) -> datetime | None:
+    """Until when the feed's server asked (Retry-After) not to be polled, while that is still ahead."""
+    until = health.retry_after_until
+    return until if until is not None and until > now else None
 
 
 def _is_failing(health: FeedHealth | None) -> bool:

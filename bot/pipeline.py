@@ -266,16 +266,8 @@ class Pipeline:
                 next_poll=max(next_poll, retry_until) if retry_until else next_poll,
                 retry_after_until=retry_until,
             )
-            if retry_until is not None:
-                log.warning(
-                    "feed %s failed (%s): %s; Retry-After: not polled again before %s",
-                    feed.name,
-                    kind,
-                    message,
-                    _utc_text(retry_until),
-                )
-            else:
-                log.warning("feed %s failed (%s): %s", feed.name, kind, message)
+            held = f"; Retry-After: not polled again before {_utc_text(retry_until)}" if retry_until else ""
+            log.warning("feed %s failed (%s): %s%s", feed.name, kind, message, held)
             return (
                 FeedOutcome(feed.name, feed.url, "error", http_status, error=message, error_kind=kind),
                 0,

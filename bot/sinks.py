@@ -11,6 +11,16 @@ CHANNEL_SINK = "telegram:channel"
 DM_SINK_PREFIX = "telegram:dm:"
 
 
+def dm_sink(chat_id: int | str) -> str:
+    """The outbox sink id of a subscriber's private chat."""
+    return f"{DM_SINK_PREFIX}{chat_id}"
+
+
+def dm_chat(sink: str) -> int | None:
+    """The private chat a sink id names, or None when it names no private chat."""
+    return int(sink.removeprefix(DM_SINK_PREFIX)) if sink.startswith(DM_SINK_PREFIX) else None
+
+
 class Sink(Protocol):
     """Posts and edits one alert per event on one platform; raises DeliveryError subclasses on failure."""
 

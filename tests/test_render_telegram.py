@@ -259,13 +259,6 @@ def test_single_outlet_and_empty_texts() -> None:
     assert "Matched" not in rendered
 
 
-def test_channel_hint_is_escaped_and_shown() -> None:
-    """The optional hint line is escaped like feed text."""
-    rendered = render_telegram(event(), channel_hint="Ask <@wirewatch_bot> & see /sources")
-    audit(rendered)
-    assert "<i>Ask &lt;@wirewatch_bot&gt; &amp; see /sources</i>" in rendered
-
-
 def test_hostile_event_id_in_the_sources_pointer_is_escaped() -> None:
     """The event id in "+N more — /sources ID" is escaped too."""
     reports = tuple(report(i) for i in range(200))

@@ -180,7 +180,7 @@ def _req_dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def _apply_migrations(db: sqlite_utils.Database, attempts: int = 3) -> None:
+def _apply_migrations(db: sqlite_utils.Database) -> None:
     """Apply the pending migrations, also when other processes open the same old database at once.
 
     sqlite-utils reads the pending list before it takes the write lock, so two processes upgrading one
@@ -188,6 +188,7 @@ def _apply_migrations(db: sqlite_utils.Database, attempts: int = 3) -> None:
     fails ("duplicate column name") once the first has applied and recorded it. Reading the list again
     then finds it done; a migration that fails for any other reason fails again and is raised.
     """
+    attempts = 3  # each retry follows another process's migration: more than three at once is not seen
     for attempt in range(attempts):
         try:
             migrations.apply(db)

@@ -33,7 +33,7 @@ from telegram.request import HTTPXRequest
 from bot.core.render_telegram import render_telegram
 from bot.errors import DeliveryError, MessageGone, RetryLater, SinkFatal
 from bot.models import Event
-from bot.sinks import CHANNEL_SINK, DM_SINK_PREFIX
+from bot.sinks import CHANNEL_SINK, dm_sink
 
 # HTTP timeouts (seconds) for Bot API calls. Telegram answers sendMessage in well under a second; 20 s of
 # read time covers a slow mobile uplink or a busy local Bot API server without hanging a delivery forever.
@@ -65,7 +65,7 @@ def sink_name_for(chat_id: int | str) -> str:
     ref = str(chat_id).strip()
     if ref.startswith("@") or ref.startswith("-"):
         return CHANNEL_SINK
-    return f"{DM_SINK_PREFIX}{ref}"
+    return dm_sink(ref)
 
 
 class TelegramSink:

@@ -34,7 +34,6 @@ SUMMARY_MAX = 1500
 OUTLET_NAME_MAX = 60
 TERMS_SHOWN = 6
 TERM_MAX = 40
-HINT_MAX = 100
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -173,8 +172,8 @@ def esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _header(event: Event, summary_limit: int, channel_hint: str) -> list[_Piece]:
-    """Headline, summary, first report time, matched terms and the optional hint, as pieces."""
+def _header(event: Event, summary_limit: int) -> list[_Piece]:
+    """Headline, summary, first report time and matched terms, as pieces."""
     headline = display_headline(event)
     pieces = [_Piece(f"<b>{esc(headline)}</b>", headline, entities=1)]
     summary = display_summary(event, summary_limit)
@@ -185,9 +184,6 @@ def _header(event: Event, summary_limit: int, channel_hint: str) -> list[_Piece]
     terms = display_terms(event)
     if terms:
         pieces.append(_Piece(f"\nMatched: <i>{esc(terms)}</i>", f"\nMatched: {terms}", entities=1))
-    hint = shorten(clean_text(channel_hint), HINT_MAX)
-    if hint:
-        pieces.append(_Piece(f"\n<i>{esc(hint)}</i>", f"\n{hint}", entities=1))
     return pieces
 
 
@@ -200,9 +196,9 @@ def _outlet_piece(name: str, url: str) -> _Piece:
     return _Piece(f'\n• <a href="{esc(href)}">{esc(shown)}</a>', f"\n• {shown}", entities=1)
 
 
-def _assemble(event: Event, summary_limit: int, channel_hint: str) -> tuple[str, bool]:
+def _assemble(event: Event, summary_limit: int) -> tuple[str, bool]:
     """Build the message with as many outlets as fit; False when not even the header and "+N" fit."""
-    pieces = _header(event, summary_limit, channel_hint)
+    pieces = _header(event, summary_limit)
     outlets = outlet_links(event)
     heading = "\n\n" + outlets_heading(len(outlets))
     pieces.append(_Piece(esc(heading), heading))
@@ -238,15 +234,11 @@ def _assemble(event: Event, summary_limit: int, channel_hint: str) -> tuple[str,
     return "".join(p.html for p in pieces), used <= TEXT_BUDGET and source <= HTML_BUDGET
 
 
-def render_telegram(event: Event, *, channel_hint: str = "") -> str:
-    """Render `event` as Telegram HTML (parse_mode HTML) within Telegram's length and entity limits.
-
-    `channel_hint` is an optional short line shown in italics under the matched terms (for example where
-    to ask the bot for every source); it is escaped like feed text.
-    """
+def render_telegram(event: Event) -> str:
+    """Render `event` as Telegram HTML (parse_mode HTML) within Telegram's length and entity limits."""
     summary_limit = SUMMARY_MAX
     while True:
-        text, fits = _assemble(event, summary_limit, channel_hint)
+        text, fits = _assemble(event, summary_limit)
         if fits or summary_limit == 0:
             return text
         # Reached when escaping (an "&" becomes "&amp;") or astral characters make the header outgrow the
