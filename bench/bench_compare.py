@@ -11,15 +11,14 @@ median over rounds and the ratio.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
 from bench.bench_assign import REPO, RealisticCorpus
+from eval.common import article_record, write_jsonl
 
 # What each tree runs: its own bot package, the shared articles, the shipped topic rules.
 _CHILD = """
@@ -52,11 +51,7 @@ print(best)
 def _articles_file(folder: Path, n: int, full_share: float) -> Path:
     """Write the benchmark articles as JSON lines (times as ISO strings)."""
     path = folder / "articles.jsonl"
-    with path.open("w", encoding="utf-8") as fh:
-        for art in RealisticCorpus(seed=11).realistic(n, full_share):
-            row = asdict(art)
-            row["published"] = art.published.isoformat() if art.published else None
-            fh.write(json.dumps(row) + "\n")
+    write_jsonl(path, map(article_record, RealisticCorpus(seed=11).realistic(n, full_share)))
     return path
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.environ import clean_environ
+from tests.environ import clean_environ, write_config
 from tests.fake_botapi import FakeBotAPI
 from tests.fakes import FeedServer
 
@@ -93,13 +92,7 @@ def main() -> int:
 
     published: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="wirewatch-latency-") as tmp, FeedServer() as feeds, FakeBotAPI() as api:
-        config = Path(tmp) / "config"
-        config.mkdir()
-        (config / "feeds.toml").write_text(
-            f'[[feeds]]\nname = "Bench Wire"\nurl = "{feeds.url(FEED_PATH)}"\ninterval_s = {args.interval}\n',
-            encoding="utf-8",
-        )
-        shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
+        config = write_config(Path(tmp), {"Bench Wire": feeds.url(FEED_PATH)}, interval_s=args.interval)
         items: list[str] = []
         feeds.route(FEED_PATH, body=_feed(items), validators=True)
         env = clean_environ()

@@ -16,7 +16,6 @@ The console script is used when it is installed next to this Python (.venv/bin/w
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.environ import clean_environ
+from tests.environ import clean_environ, write_config
 from tests.fakes import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,12 +102,7 @@ def _run_to_first_poll(command: list[str], repeat: int) -> list[float]:
     results = []
     with tempfile.TemporaryDirectory(prefix="wirewatch-startup-") as tmp, FeedServer() as feeds:
         feeds.route(FEED_PATH, body=FEED, validators=True)
-        config = Path(tmp) / "config"
-        config.mkdir()
-        (config / "feeds.toml").write_text(
-            f'[[feeds]]\nname = "Start"\nurl = "{feeds.url(FEED_PATH)}"\ninterval_s = 900\n', encoding="utf-8"
-        )
-        shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
+        config = write_config(Path(tmp), {"Start": feeds.url(FEED_PATH)}, interval_s=900)
         for n in range(repeat):
             before = feeds.hits(FEED_PATH)
             env = _env(WIREWATCH_CONFIG_DIR=str(config), WIREWATCH_DB=str(Path(tmp) / f"s{n}.db"), LOG_LEVEL="WARNING")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.tuning import DEFAULT_PARAMS, ClusterParams
+from bot.models import Article
 from bot.replay import ReplayStats, run_replay
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,6 +56,18 @@ def bcubed(pred: Mapping[str, str], gold: Mapping[str, str]) -> Scores:
     p, r = p / n, r / n
     f = 2 * p * r / (p + r) if p + r else 0.0
     return Scores(p, r, f)
+
+
+def article_record(art: Article) -> dict[str, Any]:
+    """An article as one line of replay input (DESIGN.md's ARTICLES.jsonl fields)."""
+    return {
+        "id": art.id,
+        "outlet": art.outlet,
+        "url": art.url,
+        "title": art.title,
+        "text": art.text,
+        "published": art.published.isoformat() if art.published else None,
+    }
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:

@@ -16,7 +16,7 @@ import tomllib
 from typing import Any
 
 from bot.core.feedparse import parse_feed
-from eval.common import REPO, assignment_of, print_table, replay_records, shared_path
+from eval.common import REPO, article_record, assignment_of, print_table, replay_records, shared_path
 
 PAIRS = REPO / "eval" / "feeds_pairs.toml"
 HEADER = ("set", "items", "events", "joined", "same pairs together", "different pairs apart", "seconds")
@@ -27,17 +27,7 @@ def records() -> list[dict[str, Any]]:
     recs: list[dict[str, Any]] = []
     for path in sorted(shared_path("data", "feeds", "news-2026-02").glob("*.xml")):
         parsed = parse_feed(path.read_bytes(), {}, outlet=path.stem, base_url="https://feeds.invalid/")
-        for art in parsed.articles:
-            recs.append(
-                {
-                    "id": art.id,
-                    "outlet": art.outlet,
-                    "url": art.url,
-                    "title": art.title,
-                    "text": art.text,
-                    "published": art.published.isoformat() if art.published else None,
-                }
-            )
+        recs.extend(map(article_record, parsed.articles))
     recs.sort(key=lambda r: (r["published"] or "", r["id"]))
     return recs
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser
-from tests.environ import clean_environ
+from tests.environ import clean_environ, write_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -60,26 +60,12 @@ def test_check_config_accepts_the_shipped_config() -> None:
     assert "events: closed after 12 h without a new report; kept 14 days" in done.stdout
 
 
-def test_check_config_names_file_and_key_with_status_2(tmp_path: Path) -> None:
-    """A feed with a non-http URL is reported with the file and the key, exit status 2."""
-    config = tmp_path / "config"
-    config.mkdir()
-    shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
-    (config / "feeds.toml").write_text('[[feeds]]\nname = "X"\nurl = "ftp://x.example/feed"\n', encoding="utf-8")
-    done = wirewatch("check-config", env={"WIREWATCH_CONFIG_DIR": str(config)})
-    assert done.returncode == 2
-    assert "feeds.toml" in done.stderr and "feeds[0].url" in done.stderr
-
-
 def test_check_config_reports_every_bad_source_before_exiting_2(tmp_path: Path) -> None:
-    """A bad variable and a bad feeds.toml are both named in one run; the good topic is still summarised."""
-    config = tmp_path / "config"
-    config.mkdir()
-    shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
-    (config / "feeds.toml").write_text('[[feeds]]\nname = "X"\nurl = "ftp://x.example/feed"\n', encoding="utf-8")
+    """A bad variable and a bad feeds.toml are both named (file and key) in one run; the topic is still summarised."""
+    config = write_config(tmp_path, {"X": "ftp://x.example/feed"})
     done = wirewatch("check-config", env={"WIREWATCH_CONFIG_DIR": str(config), "LOG_LEVEL": "LOUD"})
     assert done.returncode == 2
-    assert "environment LOG_LEVEL" in done.stderr and "feeds[0].url" in done.stderr
+    assert "environment LOG_LEVEL" in done.stderr and "feeds.toml" in done.stderr and "feeds[0].url" in done.stderr
     assert "topic:" in done.stdout and "config NOT OK: 2 error(s)" in done.stdout
 
 

@@ -97,8 +97,6 @@ def test_token_and_webhook_secrets_masked() -> None:
         ("TELEGRAM_ADMIN_IDS", "1.5"),
         ("DISCORD_WEBHOOK_URL", "discord.com/api/webhooks/1/x"),
         ("DISCORD_WEBHOOK_URL", "https://ok.example/api/webhooks/1/a,ftp://x/b"),
-        ("DISCORD_WEBHOOK_URL", "https://discord.com/api/webhooks/123456"),
-        ("DISCORD_WEBHOOK_URL", "https://discord.com/"),
         ("LOG_LEVEL", "LOUD"),
         ("WIREWATCH_BACKLOG_HOURS", "a day"),
         ("WIREWATCH_BACKLOG_HOURS", "-1"),
@@ -133,7 +131,7 @@ def test_bad_webhook_url_says_what_is_wrong_without_the_token(value: str, proble
         load_settings({"DISCORD_WEBHOOK_URL": value})
     message = str(info.value)
     assert message.startswith("environment DISCORD_WEBHOOK_URL[") and problem in message, message
-    assert "s3cr3t" not in message
+    assert "expected" in message and "s3cr3t" not in message
 
 
 def test_check_config_and_the_discord_sink_refuse_a_webhook_url_alike() -> None:

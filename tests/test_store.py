@@ -48,14 +48,22 @@ def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
     assert s.integrity_ok()
 
 
+def _as_before_m002(path: Path) -> None:
+    """Create a database at `path` as an older release left it: the m001 schema, m002 not applied."""
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("ALTER TABLE feeds DROP COLUMN retry_after_until")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_feed_retry_after'")
+    conn.close()
+
+
 def test_a_database_from_before_retry_after_is_upgraded_on_open(tmp_path: Path) -> None:
     """A database made before m002 (no retry_after_until column) gains the column on open, rows kept."""
     path = tmp_path / "ww.db"
-    Store.open(path).close()
+    _as_before_m002(path)
     conn = sqlite3.connect(path)
-    with conn:  # back to the m001 schema, as an older release left it
-        conn.execute("ALTER TABLE feeds DROP COLUMN retry_after_until")
-        conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_feed_retry_after'")
+    with conn:
         conn.execute("INSERT INTO feeds (name, url) VALUES ('Wire One', 'https://wire.example/rss')")
     conn.close()
     store = Store.open(path)
@@ -85,33 +93,29 @@ except StoreError as exc:
 
 def test_processes_upgrading_one_old_database_at_once_all_open_it(tmp_path: Path) -> None:
     """Several processes opening one pre-m002 database together all succeed; the column is added once."""
-    failures = []
-    for round_ in range(4):
-        path = tmp_path / f"old{round_}.db"
-        Store.open(path).close()
-        conn = sqlite3.connect(path)
-        with conn:  # back to the m001 schema, as an older release left it
-            conn.execute("ALTER TABLE feeds DROP COLUMN retry_after_until")
-            conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_feed_retry_after'")
-        conn.close()
-        start = time.time() + 1.5  # after every interpreter has started
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", _OPEN_AT, str(path), str(start)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                cwd=Path(__file__).resolve().parents[1],
-            )
-            for _ in range(4)
-        ]
-        failures += [p.communicate(timeout=60)[0] for p in procs if p.wait(timeout=60) != 0]
+    paths = [tmp_path / f"old{n}.db" for n in range(3)]
+    for path in paths:
+        _as_before_m002(path)
+    start = time.time() + 2.0  # after every interpreter has started
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPEN_AT, str(path), str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        for path in paths
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=60)[0] for p in procs]
+    assert [out for p, out in zip(procs, outputs, strict=True) if p.returncode != 0] == []
+    for path in paths:
         conn = sqlite3.connect(path)
         columns = [row[1] for row in conn.execute("PRAGMA table_info(feeds)")]
         applied = conn.execute("SELECT count(*) FROM _sqlite_migrations WHERE name = 'm002_feed_retry_after'")
         assert columns.count("retry_after_until") == 1 and applied.fetchone()[0] == 1
         conn.close()
-    assert failures == []
 
 
 def test_feed_health_success_failure_and_recovery(store: Store) -> None:

@@ -226,55 +226,34 @@ ONE_GROUP = {"a": {"terms": ["x"]}}
             {"name": "t", "groups": {"a": {"terms": ["x"]}}, "rules": [{"name": "r", "all": ["a"]}] * 2},
             "rules[1].name",
         ),
-        ({"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": 12}, "events"),
-        ({"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet": 1}}, "events.quiet"),
-        (
-            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet_hours": 0}},
-            "events.quiet_hours",
-        ),
-        (
-            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet_hours": "12"}},
-            "events.quiet_hours",
-        ),
-        (
-            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet_hours": True}},
-            "events.quiet_hours",
-        ),
-        (
-            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet_hours": 720.5}},
-            "events.quiet_hours",
-        ),
-        (
-            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"retention_days": -1}},
-            "events.retention_days",
-        ),
-        (
-            {
-                "name": "t",
-                "groups": ONE_GROUP,
-                "rules": [{"all": ["a"]}],
-                "events": {"quiet_hours": 48, "retention_days": 1},
-            },
-            "events.retention_days",
-        ),
-        # Positive, but zero once a timedelta (microseconds): an event would close at once.
-        (
-            {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": {"quiet_hours": 1e-10}},
-            "events.quiet_hours",
-        ),
-        (
-            {
-                "name": "t",
-                "groups": ONE_GROUP,
-                "rules": [{"all": ["a"]}],
-                "events": {"quiet_hours": 1e-10, "retention_days": 1e-12},
-            },
-            "events.quiet_hours",
-        ),
     ],
 )
 def test_bad_topic_data_names_file_and_key(data: dict[str, object], key: str) -> None:
     """Every bad value raises ConfigError naming the file and the key."""
+    with pytest.raises(ConfigError) as info:
+        build_topic_rules(data, "config/topics.toml")
+    assert str(info.value).startswith(f"config/topics.toml: {key}:"), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("events", "key"),
+    [
+        (12, "events"),
+        ({"quiet": 1}, "events.quiet"),
+        ({"quiet_hours": 0}, "events.quiet_hours"),
+        ({"quiet_hours": "12"}, "events.quiet_hours"),
+        ({"quiet_hours": True}, "events.quiet_hours"),
+        ({"quiet_hours": 720.5}, "events.quiet_hours"),
+        ({"retention_days": -1}, "events.retention_days"),
+        ({"quiet_hours": 48, "retention_days": 1}, "events.retention_days"),
+        # Positive, but zero once a timedelta (microseconds): an event would close at once.
+        ({"quiet_hours": 1e-10}, "events.quiet_hours"),
+        ({"quiet_hours": 1e-10, "retention_days": 1e-12}, "events.quiet_hours"),
+    ],
+)
+def test_bad_event_windows_name_file_and_key(events: object, key: str) -> None:
+    """Every bad [events] value raises ConfigError naming the file and the key."""
+    data = {"name": "t", "groups": ONE_GROUP, "rules": [{"all": ["a"]}], "events": events}
     with pytest.raises(ConfigError) as info:
         build_topic_rules(data, "config/topics.toml")
     assert str(info.value).startswith(f"config/topics.toml: {key}:"), str(info.value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -27,9 +26,9 @@ from bot.errors import StoreError
 from bot.models import Feed
 from bot.pipeline import CycleReport
 from tests.builders import T0, Clock, event
-from tests.environ import clean_environ
+from tests.environ import clean_environ, write_config
 from tests.fakes import FeedServer
-from tests.faults.helpers import REPO, SHORT_LIMITS, Item, pipeline, rss, story
+from tests.faults.helpers import SHORT_LIMITS, Item, pipeline, rss, story
 from tests.sinks import RecordingSink
 
 
@@ -40,15 +39,6 @@ def poll_cli(config: Path, db: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", "poll", "--once"], env=env, capture_output=True, text=True, timeout=60
     )
-
-
-def config_for(folder: Path, url: str) -> Path:
-    """A config folder with one feed."""
-    config = folder / "config"
-    config.mkdir()
-    (config / "feeds.toml").write_text(f'[[feeds]]\nname = "Wire"\nurl = "{url}"\n', encoding="utf-8")
-    shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
-    return config
 
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:
@@ -76,7 +66,7 @@ def test_a_locked_database_fails_the_poll_with_a_clear_error_and_keeps_the_data(
     db = tmp_path / "ww.db"
     with FeedServer() as server:
         server.route("/feed.xml", rss([story(0, "Wire", clock.now - timedelta(minutes=5))]))
-        config = config_for(tmp_path, server.url("/feed.xml"))
+        config = write_config(tmp_path, {"Wire": server.url("/feed.xml")})
         assert poll_cli(config, db).returncode == 0
         before = snapshot(db)
         server.update("/feed.xml", body=rss([story(n, "Wire", clock.now - timedelta(minutes=5)) for n in range(3)]))
@@ -121,7 +111,7 @@ def test_a_read_only_database_file_makes_the_cli_say_so(tmp_path: Path) -> None:
     """`poll --once` on a database file without write permission exits 1 with a "database error" line."""
     with FeedServer() as server:
         server.route("/feed.xml", rss([story(0, "Wire", Clock().now)]))
-        config = config_for(tmp_path, server.url("/feed.xml"))
+        config = write_config(tmp_path, {"Wire": server.url("/feed.xml")})
         db = tmp_path / "ww.db"
         assert poll_cli(config, db).returncode == 0
         db.chmod(0o400)

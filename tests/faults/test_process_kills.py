@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -39,11 +38,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.environ import clean_environ
+from tests.environ import clean_environ, write_config
 from tests.fake_botapi import FakeBotAPI
 from tests.fake_discord import FakeDiscord
 from tests.fakes import FeedServer
-from tests.faults.helpers import HEADLINES, REPO, Item, rss, story
+from tests.faults.helpers import HEADLINES, Item, rss, story
 
 CHANNEL = "@wirewatch_kills"
 OUTLETS = ("Wire One", "Paper Two", "Radio Three")
@@ -97,11 +96,7 @@ def platforms() -> Iterator[tuple[FakeBotAPI, FakeDiscord]]:
 
 def environment(tmp_path: Path, telegram: FakeBotAPI, hook: str, server: FeedServer) -> dict[str, str]:
     """The service's environment: fakes on loopback, 1-second feed intervals, edits at most every 0.3 s."""
-    config = tmp_path / "config"
-    config.mkdir()
-    feeds = "".join(f'[[feeds]]\nname = "{o}"\nurl = "{server.url(path(o))}"\ninterval_s = 1\n\n' for o in OUTLETS)
-    (config / "feeds.toml").write_text(feeds, encoding="utf-8")
-    shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
+    config = write_config(tmp_path, {o: server.url(path(o)) for o in OUTLETS}, interval_s=1)
     env = clean_environ()
     return env | {
         "TELEGRAM_BOT_TOKEN": telegram.token,

@@ -8,7 +8,6 @@ for /status, and one user floods commands; then everything the process printed i
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import stat
 import subprocess
@@ -23,7 +22,7 @@ import pytest
 
 from bot.check_config import check_config
 from tests.builders import Clock
-from tests.environ import clean_environ
+from tests.environ import clean_environ, write_config
 from tests.fake_botapi import FakeBotAPI, parse_telegram_html
 from tests.fake_discord import FAKE_TOKEN as WEBHOOK_TOKEN
 from tests.fake_discord import FakeDiscord
@@ -42,10 +41,7 @@ HOSTILE_LINK = 'https://hostile.example/a?q="><b>injected</b>'
 
 def environment(folder: Path, telegram: FakeBotAPI, hook: str, feed_url: str, **extra: str) -> dict[str, str]:
     """Environment of a service run against the fakes."""
-    config = folder / "config"
-    config.mkdir(exist_ok=True)
-    (config / "feeds.toml").write_text(f'[[feeds]]\nname = "Wire"\nurl = "{feed_url}"\ninterval_s = 1\n')
-    shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
+    config = write_config(folder, {"Wire": feed_url}, interval_s=1)
     env = clean_environ()
     return (
         env
@@ -206,10 +202,7 @@ def test_start_up_failures_print_no_token(tmp_path: Path, base_url: str) -> None
 )  # fmt: skip
 def test_check_config_accepts_only_http_and_https_feed_urls(tmp_path: Path, url: str) -> None:
     """A feed URL with any scheme but http(s), or no host, is a configuration error naming the key."""
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "feeds.toml").write_text(f'[[feeds]]\nname = "Bad"\nurl = "{url}"\n', encoding="utf-8")
-    shutil.copy(REPO / "config" / "topics.toml", config / "topics.toml")
+    config = write_config(tmp_path, {"Bad": url})
     report = check_config({"WIREWATCH_CONFIG_DIR": str(config)})
     assert not report.ok
     assert re.search(r"feeds\.toml: feeds\[0\]\.url: expected an http or https URL", " ".join(report.errors))
