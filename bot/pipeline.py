@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from bot.adapters.fetch import Fetcher, FetchResult
 from bot.adapters.store import CycleRecord, FeedState, Store
-from bot.core.events import EventTracker
+from bot.core.events import Arrival, EventTracker
 from bot.core.feedparse import ParsedFeed, parse_feed
 from bot.core.topics import TopicRules
 from bot.errors import FetchError, ParseError
@@ -166,15 +166,15 @@ class Pipeline:
         fetched = await asyncio.gather(*(self._fetch_one(feed, states[feed.name], gate, started) for feed in feeds))
         now = self.clock()
         outcomes: list[FeedOutcome] = []
-        updates: list[EventUpdate] = []
+        to_group: list[Arrival] = []
         matched = 0
         with self.store.transaction():
             for item in fetched:
-                outcome, feed_matched, feed_updates = self._store_one(item, now)
+                outcome, feed_matched, feed_arrivals = self._store_one(item, now)
                 outcomes.append(outcome)
                 matched += feed_matched
-                updates.extend(feed_updates)
-            changed = self._enqueue(updates, now)
+                to_group.extend(feed_arrivals)
+            changed = self._enqueue(self._group(to_group), now)
             report = CycleReport(
                 started=started,
                 finished=self.clock(),
@@ -244,8 +244,8 @@ class Pipeline:
             return None
         return now + timedelta(seconds=min(seconds, self.policy.retry_after_cap_s))
 
-    def _store_one(self, item: _Fetched, now: datetime) -> tuple[FeedOutcome, int, list[EventUpdate]]:
-        """Write one feed's outcome and new articles; return its outcome, matched count and event updates."""
+    def _store_one(self, item: _Fetched, now: datetime) -> tuple[FeedOutcome, int, list[Arrival]]:
+        """Write one feed's outcome and new articles; return its outcome, matched count and what to group."""
         feed, state, result = item.feed, item.state, item.result
         if item.held_until is not None:
             message = f"not polled: the server asked (Retry-After) to wait until {_utc_text(item.held_until)}"
@@ -282,7 +282,7 @@ class Pipeline:
         known = self.store.known_article_ids(a.id for a in articles)
         new = 0
         matched = 0
-        updates: list[EventUpdate] = []
+        arrivals: list[Arrival] = []
         for article in articles:
             if article.id in known:
                 self.store.link_article_feed(article.id, feed.name, now)
@@ -300,14 +300,21 @@ class Pipeline:
             if not match.matched:
                 continue
             matched += 1
-            if backlog:
-                continue
-            update = self.tracker.add(article, match.terms, now)
-            self.store.assign_article(article.id, update.event.id)
-            if update.change != "unchanged":
-                updates.append(update)
+            if not backlog:
+                arrivals.append((article, match.terms, now))
         self._record_success(feed, result, len(articles), now)
-        return FeedOutcome(feed.name, feed.url, "ok", result.http_status, len(articles), new), matched, updates
+        return FeedOutcome(feed.name, feed.url, "ok", result.http_status, len(articles), new), matched, arrivals
+
+    def _group(self, arrivals: Sequence[Arrival]) -> list[EventUpdate]:
+        """Assign the cycle's matched articles to events and record each; return the updates that changed one.
+
+        All at once, so an event that several outlets reported this cycle has its headline and summary
+        ranked once.
+        """
+        updates = self.tracker.add_many(arrivals)
+        for (article, _, _), update in zip(arrivals, updates, strict=True):
+            self.store.assign_article(article.id, update.event.id)
+        return [update for update in updates if update.change != "unchanged"]
 
     def _record_success(self, feed: Feed, result: FetchResult, entries: int, now: datetime) -> None:
         """Record an ok or not_modified poll on the feed."""

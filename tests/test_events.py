@@ -107,3 +107,42 @@ def test_bad_articles_make_sane_events() -> None:
         assert len(u.event.summary) <= tr.params.summary_max_chars + 1
         assert len(u.event.headline) <= tr.params.headline_max_chars
     assert tr.get(tr.index.event_of("title") or "")
+
+
+def test_add_many_ranks_once_and_ends_where_one_by_one_ends() -> None:
+    """A batch gives the updates one-by-one adds give, each carrying its event as the batch leaves it."""
+    t1, t2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    arrivals = [
+        (art("wire", "", WIRE, T0, outlet="Meridian"), ("Velmora",), T0),
+        (art("sport", UNRELATED_TITLE, UNRELATED, T0), (), T0),
+        (art("paper", REPRINT_TITLE, REPRINT, t1, outlet="Paper"), ("harbour",), t1),
+        (art("paper", REPRINT_TITLE, REPRINT, t1, outlet="Paper"), ("harbour",), t1),
+        (art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, t2, outlet="Other"), ("tanker",), t2),
+    ]
+    one_by_one = EventTracker()
+    singles = [one_by_one.add(*arrival) for arrival in arrivals]
+    batched = EventTracker()
+    updates = batched.add_many(arrivals)
+    assert [(u.assignment, u.change) for u in updates] == [(u.assignment, u.change) for u in singles]
+    assert [u.change for u in updates] == ["new", "new", "grown", "unchanged", "grown"]
+    fire = one_by_one.get(singles[0].event.id)
+    assert fire is not None and fire.headline and fire.summary
+    # Every update of the fire carries the final state, not the one at its own step.
+    assert {updates[i].event for i in (0, 2, 3, 4)} == {fire}
+    assert batched.events() == one_by_one.events()
+    assert batched.add_many([]) == []
+
+
+def test_an_event_evicted_within_a_batch_is_still_ranked() -> None:
+    """The index may forget an event before the batch ends; its update still has a headline and summary."""
+    tr = EventTracker()
+    later = T0 + tr.params.retention + timedelta(days=1)
+    first, second = tr.add_many(
+        [
+            (art("wire", OTHER_OUTLET_TITLE, WIRE, T0), (), T0),
+            (art("sport", UNRELATED_TITLE, UNRELATED, later), (), later),
+        ]
+    )
+    assert tr.get(first.event.id) is None and tr.get(second.event.id) is not None
+    assert first.event.headline == OTHER_OUTLET_TITLE
+    assert first.event.summary and "Velmora" in first.event.summary

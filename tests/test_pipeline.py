@@ -87,6 +87,27 @@ async def test_same_article_through_two_feeds_is_stored_once(parts) -> None:
     assert store.articles_of_feed("A") == store.articles_of_feed("B")
 
 
+async def test_two_outlets_reporting_in_one_cycle_make_one_ranked_event_saved_once(parts) -> None:
+    """Reports grouped in one cycle: one event with both outlets, saved and queued once, with its headline."""
+    pipeline, store, _ = parts
+    other = (
+        "Kim Jong Un meets Xi Jinping in Beijing for talks",
+        "https://paper.example/kim-xi",
+        "North Korean leader Kim Jong Un met China's president Xi Jinping in Beijing on Monday for talks.",
+        NOW - timedelta(hours=1),
+    )
+    with FeedServer() as server:
+        server.route("/a.xml", body=rss(STORY))
+        server.route("/b.xml", body=rss(other))
+        report = await pipeline.run_cycle([Feed("Wire", server.url("/a.xml")), Feed("Paper", server.url("/b.xml"))])
+    assert (report.new, report.matched, report.events) == (2, 2, 1)
+    [event] = store.latest_events(5)
+    assert event.outlets == ("Wire", "Paper")
+    assert event == pipeline.tracker.get(event.id)
+    assert event.headline in (STORY[0], other[0]) and "Kim Jong Un" in event.summary
+    assert [(d.event_id, d.revision) for d in store.deliveries("console")] == [(event.id, 1)]
+
+
 async def test_backlog_entries_are_stored_but_not_alerted(parts) -> None:
     """An entry older than the backlog age is kept in the store and never reaches the outbox."""
     pipeline, store, _ = parts

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.models import Article, TopicMatch
-from bot.replay import normalize_text, parse_time, run_replay
+from bot.replay import REPLAY_BATCH, normalize_text, parse_time, run_replay
 from tests.test_cluster import (
     OTHER_OUTLET,
     OTHER_OUTLET_TITLE,
@@ -98,12 +98,29 @@ def test_matcher_filters_and_supplies_terms(tmp_path: Path) -> None:
     assert event["article_ids"] == ["wire"] and event["matched_terms"] == ["harbour"]
 
 
-def test_replay_is_deterministic(tmp_path: Path) -> None:
-    """Two runs over the same file write identical output."""
-    src = _write(tmp_path / "in.jsonl", [_rec("a", "", WIRE, None), _rec("b", UNRELATED_TITLE, UNRELATED, None)])
-    run_replay(src, tmp_path / "o1.jsonl", matcher=None)
-    run_replay(src, tmp_path / "o2.jsonl", matcher=None)
-    assert (tmp_path / "o1.jsonl").read_bytes() == (tmp_path / "o2.jsonl").read_bytes()
+def test_replay_is_deterministic_whatever_the_batch_size(tmp_path: Path) -> None:
+    """Two runs over the same file write identical output, and so do runs that batch the articles differently."""
+    src = _write(
+        tmp_path / "in.jsonl",
+        [
+            _rec("wire", "", WIRE, "2031-05-04T08:00:00Z", "Meridian"),
+            _rec("sport", UNRELATED_TITLE, UNRELATED, "2031-05-04T09:00:00Z", "Sports"),
+            _rec("paper", REPRINT_TITLE, REPRINT, "2031-05-04T10:00:00Z", "Paper"),
+            _rec("wire", "", WIRE, "2031-05-04T08:00:00Z", "Meridian"),
+            _rec("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, "2031-05-04T11:00:00Z", "Other"),
+        ],
+    )
+    outputs = []
+    for n, batch_size in enumerate((REPLAY_BATCH, REPLAY_BATCH, 1, 2, 3)):
+        out = tmp_path / f"o{n}.jsonl"
+        stats = run_replay(src, out, matcher=None, batch_size=batch_size)
+        assert (stats.events, stats.duplicates) == (2, 1)
+        outputs.append(out.read_bytes())
+    assert len(set(outputs)) == 1
+    fire = _out(tmp_path / "o0.jsonl")[0]
+    assert fire["article_ids"] == ["wire", "paper", "other"] and fire["headline"] and fire["summary"]
+    with pytest.raises(ValueError, match="batch_size"):
+        run_replay(src, tmp_path / "bad.jsonl", matcher=None, batch_size=0)
 
 
 def test_empty_input_gives_empty_output(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -10,6 +10,9 @@ from bot.core.cluster import EventIndex
 from bot.core.summarize import Candidate, Title, best_headline, sentence_candidates, summarize, title_candidate
 from bot.core.tuning import DEFAULT_PARAMS, ClusterParams
 from bot.models import Article, Assignment, Event, EventChange, EventUpdate, Report
+
+# What the tracker takes in: an article, the topic terms it matched and the clock at its arrival.
+Arrival = tuple[Article, tuple[str, ...], datetime]
 
 # Estimated shingle Jaccard above which an untitled reprint from the same outlet is the same article.
 _IDENTICAL_TEXT = 0.9
@@ -23,6 +26,10 @@ class _State:
     candidates: list[Candidate] = field(default_factory=list)
     titles: list[Title] = field(default_factory=list)  # outlets' titles in arrival order, prepared once
     n_text_articles: int = 0  # articles whose sentences were taken (capped: summaries stay cheap)
+    # The index's centroid of the event, refreshed on every report: still at hand when the index has
+    # evicted the event before its headline and summary were ranked.
+    weights: Mapping[str, float] = field(default_factory=dict)
+    stale: bool = False  # reports added since the headline and summary were last ranked
 
 
 class EventTracker:
@@ -48,25 +55,42 @@ class EventTracker:
 
     def add(self, article: Article, terms: tuple[str, ...], now: datetime) -> EventUpdate:
         """Assign one article and return its event as it now stands, with what changed."""
+        return self.add_many([(article, terms, now)])[0]
+
+    def add_many(self, items: Iterable[Arrival]) -> list[EventUpdate]:
+        """Assign (article, matched terms, clock) items in order; one update per item.
+
+        Each event the items touch has its headline and summary ranked once, after the last item (a poll
+        cycle's articles, a replay's chunk), not once per report: every update carries its event as it
+        stands after the whole batch.
+        """
+        steps = [self._step(article, terms, now) for article, terms, now in items]
+        for _, st, _ in steps:
+            if st.stale:
+                self._rank(st)
+        return [EventUpdate(assignment, st.event, change) for assignment, st, change in steps]
+
+    def _step(self, article: Article, terms: tuple[str, ...], now: datetime) -> tuple[Assignment, _State, EventChange]:
+        """Assign one article and record its report; ranking the headline and summary is left to add_many."""
         assignment = self.index.assign(article, now)
         self._drop_evicted()
         st = self._states.get(assignment.event_id)
         if assignment.kind == "duplicate" and st is not None:
-            return EventUpdate(assignment, st.event, "unchanged")
+            return assignment, st, "unchanged"
         if assignment.kind == "reprint" and st is not None and _reserved(st.event, article, assignment.score):
             # The outlet re-served its own article under a new id (a GUID minted on every poll): not news.
-            return EventUpdate(assignment, st.event, "unchanged")
+            return assignment, st, "unchanged"
         if assignment.kind == "duplicate":
             # Held by the index but not here (cannot happen through this class): treat as new.
             assignment = replace(assignment, kind="new_event")
         change: EventChange
         if st is None:
-            st = self._new_state(assignment, article, now)
+            st = self._new_state(assignment, now)
             change = "new"
         else:
             change = "grown"
         self._add_report(st, article, terms, now)
-        return EventUpdate(assignment, st.event, change)
+        return assignment, st, change
 
     def restore(self, event: Event, articles: Sequence[Article], now: datetime) -> None:
         """Rebuild a stored event after a restart: index entries, sentences and titles, as they were."""
@@ -82,6 +106,8 @@ class EventTracker:
             self.index.restore(article, event.id, now)
             self._take_material(st, article)
         st.event = event
+        st.weights = self.index.centroid(event.id)
+        st.stale = False  # the stored headline and summary stand until a new report brings material
 
     def evict(self, now: datetime) -> list[str]:
         """Forget events past the retention window; returns their ids."""
@@ -96,7 +122,7 @@ class EventTracker:
         for eid in self.index.drain_evicted():
             self._states.pop(eid, None)
 
-    def _new_state(self, assignment: Assignment, article: Article, now: datetime) -> _State:
+    def _new_state(self, assignment: Assignment, now: datetime) -> _State:
         """An empty event for a new_event assignment."""
         event = Event(
             id=assignment.event_id,
@@ -121,9 +147,8 @@ class EventTracker:
             st.n_text_articles += 1
 
     def _add_report(self, st: _State, article: Article, terms: tuple[str, ...], now: datetime) -> None:
-        """Append the report and refresh headline, summary and matched terms."""
+        """Append the report and its matched terms; mark the headline and summary stale when it brings material."""
         ev = st.event
-        n_titles, n_text = len(st.titles), st.n_text_articles
         self._take_material(st, article)
         report = Report(
             article_id=article.id,
@@ -133,20 +158,22 @@ class EventTracker:
             published=article.published,
             seen=now,
         )
-        head, summary = ev.headline, ev.summary
-        # Only new material can change the text; once the caps are reached a report costs no re-ranking.
-        if len(st.titles) != n_titles or st.n_text_articles != n_text or not ev.reports:
-            weights = self.index.centroid(ev.id)
-            head = best_headline(st.titles, st.candidates, weights, self.params)
-            summary = summarize(st.candidates, weights, self.params)
+        # Even a report past the material caps moves the centroid the sentences are ranked against.
+        st.stale = True
+        st.weights = self.index.centroid(ev.id)
         st.event = replace(
             ev,
             reports=(*ev.reports, report),
-            headline=head,
-            summary=summary,
             matched_terms=tuple(dict.fromkeys((*ev.matched_terms, *terms))),
             updated=now,
         )
+
+    def _rank(self, st: _State) -> None:
+        """Rank the event's headline and summary against its centroid as it now stands."""
+        head = best_headline(st.titles, st.candidates, st.weights, self.params)
+        summary = summarize(st.candidates, st.weights, self.params)
+        st.event = replace(st.event, headline=head, summary=summary)
+        st.stale = False
 
 
 def _reserved(event: Event, article: Article, reprint_score: float) -> bool:
