@@ -7,13 +7,14 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.adapters.fetch import Fetcher, FetchResult
 from bot.adapters.store import CycleRecord, FeedState, Store
 from bot.core.events import Arrival, EventTracker
 from bot.core.feedparse import ParsedFeed, parse_feed
+from bot.core.render_telegram import format_utc
 from bot.core.topics import TopicRules
 from bot.errors import FetchError, ParseError
 from bot.models import Article, EventUpdate, Feed
@@ -248,7 +249,7 @@ class Pipeline:
         """Write one feed's outcome and new articles; return its outcome, matched count and what to group."""
         feed, state, result = item.feed, item.state, item.result
         if item.held_until is not None:
-            message = f"not polled: the server asked (Retry-After) to wait until {_utc_text(item.held_until)}"
+            message = f"not polled: the server asked (Retry-After) to wait until {format_utc(item.held_until)}"
             log.info("feed %s %s", feed.name, message)
             return FeedOutcome(feed.name, feed.url, "error", None, error=message, error_kind="retry_after"), 0, []
         if item.error is not None:
@@ -266,7 +267,7 @@ class Pipeline:
                 next_poll=max(next_poll, retry_until) if retry_until else next_poll,
                 retry_after_until=retry_until,
             )
-            held = f"; Retry-After: not polled again before {_utc_text(retry_until)}" if retry_until else ""
+            held = f"; Retry-After: not polled again before {format_utc(retry_until)}" if retry_until else ""
             log.warning("feed %s failed (%s): %s%s", feed.name, kind, message, held)
             return (
                 FeedOutcome(feed.name, feed.url, "error", http_status, error=message, error_kind=kind),
@@ -347,8 +348,3 @@ class Pipeline:
             for sink in sinks:
                 self.store.enqueue_delivery(sink, event.id, revision=revision, reply_to=event.follows, now=now)
         return len(latest)
-
-
-def _utc_text(moment: datetime) -> str:
-    """A UTC time for logs and poll reports: "2026-03-02 13:00:00 UTC"."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

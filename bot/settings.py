@@ -191,8 +191,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         )
 
     base_url = _env(environ, "TELEGRAM_BASE_URL") or DEFAULT_BASE_URL
-    if not _http_url(base_url):
-        raise ConfigError(f"environment TELEGRAM_BASE_URL: expected an http or https URL, got {base_url!r}")
+    if not _http_url(base_url) or not _valid_port(base_url):
+        raise ConfigError(
+            f"environment TELEGRAM_BASE_URL: expected an http or https URL (any port from 1 to 65535), got {base_url!r}"
+        )
 
     admin_ids: list[int] = []
     for i, item in enumerate((_env(environ, "TELEGRAM_ADMIN_IDS") or "").split(",")):
@@ -287,6 +289,8 @@ def read_feeds(path: Path | str) -> FeedsFile:
         if not isinstance(url, str) or not _http_url(url.strip()):
             raise _fail(path, f"{key}.url", "an http or https URL", url)
         url = url.strip()
+        if not _valid_port(url):
+            raise _fail(path, f"{key}.url", "an http or https URL whose port is a number from 1 to 65535", url)
         interval = table.get("interval_s", DEFAULT_INTERVAL_S)
         # TOML booleans are Python ints: reject them explicitly
         if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:

@@ -164,7 +164,7 @@ async def test_retry_after_holds_the_feed_back_until_then(parts, caplog: pytest.
         server.route("/a.xml", body="slow down", status=429, headers={"Retry-After": "3600"})
         feed = Feed("Wire", server.url("/a.xml"), interval_s=60)
         await pipeline.run_cycle([feed])
-        assert "Retry-After: not polled again before 2026-03-02 13:00:00 UTC" in caplog.text
+        assert "Retry-After: not polled again before 02 Mar 2026 13:00 UTC" in caplog.text
         assert store.feed_state("Wire").retry_after_until == NOW + timedelta(hours=1)
         for minutes in (2, 30, 59):
             clock.now = NOW + timedelta(minutes=minutes)
@@ -208,7 +208,7 @@ async def test_an_explicit_cycle_skips_a_feed_still_in_its_retry_after(parts) ->
         assert server.hits("/a.xml") == 1 and server.hits("/b.xml") == 2
     held = report.as_json()["feeds"][0]
     assert (held["status"], held["http_status"]) == ("error", None)
-    assert held["error"] == "not polled: the server asked (Retry-After) to wait until 2026-03-02 12:10:00 UTC"
+    assert held["error"] == "not polled: the server asked (Retry-After) to wait until 02 Mar 2026 12:10 UTC"
     assert report.feeds[1].status == "ok"
     assert store.feed_state("Wire").consecutive_failures == 1
 
@@ -260,3 +260,29 @@ async def test_a_feed_moved_to_another_url_is_not_held_by_the_old_servers_retry_
         assert server.hits("/new.xml") == 1
     assert report.feeds[0].status == "ok"
     assert store.feed_state("Wire").retry_after_until is None
+
+
+async def test_a_renamed_feed_stays_held_by_its_servers_retry_after(parts) -> None:
+    """Retry-After is about the address: a new name for the same URL is not polled before the server asked,
+    by the schedule or by an explicit cycle."""
+    pipeline, store, clock = parts
+    with FeedServer() as server:
+        server.route("/a.xml", body="slow down", status=429, headers={"Retry-After": "3600"})
+        await pipeline.run_cycle([Feed("Wire", server.url("/a.xml"))])
+
+        clock.now = NOW + timedelta(minutes=1)
+        renamed = Feed("Wire News", server.url("/a.xml"))
+        store.sync_feeds([renamed])
+        assert store.feed_state("Wire News").retry_after_until == NOW + timedelta(hours=1)
+        assert pipeline.due_feeds([renamed], clock.now) == []
+        report = await pipeline.run_cycle([renamed])
+        assert server.hits("/a.xml") == 1
+        assert report.feeds[0].error_kind == "retry_after"
+
+        server.update("/a.xml", body=rss(STORY), status=200)
+        clock.now = NOW + timedelta(hours=1, seconds=1)
+        assert pipeline.due_feeds([renamed], clock.now) == [renamed]
+        await pipeline.run_cycle([renamed])
+        assert server.hits("/a.xml") == 2
+    assert store.feed_state("Wire News").retry_after_until is None
+    assert store.feed_state("Wire").retry_after_until == NOW + timedelta(hours=1)  # the old row, left alone

@@ -92,6 +92,8 @@ def test_token_and_webhook_secrets_masked() -> None:
         ("TELEGRAM_CHANNEL", "https://t.me/nk_watch"),
         ("TELEGRAM_BASE_URL", "api.telegram.org/bot"),
         ("TELEGRAM_BASE_URL", "ftp://x/bot"),
+        ("TELEGRAM_BASE_URL", "http://127.0.0.1:0/bot"),
+        ("TELEGRAM_BASE_URL", "http://127.0.0.1:99999/bot"),
         ("TELEGRAM_ADMIN_IDS", "11,abc"),
         ("TELEGRAM_ADMIN_IDS", "-5"),
         ("TELEGRAM_ADMIN_IDS", "1.5"),
@@ -211,6 +213,9 @@ FEED_B = FEED_OK + '[[feeds]]\nname = "B"\nurl = "https://b.example/"\n'
         (FEED_OK + '[[feeds]]\nname = "B"\nurl = "ftp://x"\n', "feeds[1].url", "expected an http or https URL"),
         (FEED_OK + '[[feeds]]\nname = "B"\nurl = "a.example/rss"\n', "feeds[1].url", "expected an http or https URL"),
         (FEED_OK + '[[feeds]]\nname = "B"\nurl = 7\n', "feeds[1].url", "expected"),
+        (FEED_OK + '[[feeds]]\nname = "B"\nurl = "https://b.example:0/"\n', "feeds[1].url", "port is a number"),
+        (FEED_OK + '[[feeds]]\nname = "B"\nurl = "https://b.example:70000/"\n', "feeds[1].url", "port is a"),
+        (FEED_OK + '[[feeds]]\nname = "B"\nurl = "https://b.example:8o/"\n', "feeds[1].url", "port is a"),
         (
             FEED_B + "interval_s = 0\n",
             "feeds[1].interval_s",

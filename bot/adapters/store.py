@@ -295,23 +295,42 @@ class Store:
         """Make sure every configured feed has a row; a changed URL resets its cached validators.
 
         A changed URL also drops the old server's Retry-After and the next poll time it pushed back: the
-        new address is polled at the next cycle.
+        new address is polled at the next cycle. A renamed feed (a new name for the URL of a feed no longer
+        configured) keeps them: the server's request was about the address, not the name.
         """
+        feeds = list(feeds)
         # Called every poll cycle: one read, and the write lock only when a feed is new or moved.
         known = {r["name"]: r["url"] for r in self._rows("SELECT name, url FROM feeds")}
         changed = [feed for feed in feeds if known.get(feed.name) != feed.url]
         if not changed:
             return
+        configured = {feed.name for feed in feeds}
         with self.transaction():
             for feed in changed:
                 if feed.name not in known:
                     self._write("INSERT INTO feeds (name, url) VALUES (?, ?)", [feed.name, feed.url])
+                    old_names = [name for name, url in known.items() if url == feed.url and name not in configured]
+                    if old_names:
+                        self._carry_retry_after(old_names, feed.name)
                 else:
                     self._write(
                         "UPDATE feeds SET url = ?, effective_url = NULL, etag = NULL, last_modified = NULL,"
                         " first_polled = NULL, retry_after_until = NULL, next_poll = NULL WHERE name = ?",
                         [feed.url, feed.name],
                     )
+
+    def _carry_retry_after(self, old_names: Sequence[str], name: str) -> None:
+        """Give feed `name` the latest Retry-After hold among the feeds it was called before, if any."""
+        held = self._rows_with_ids(
+            "SELECT retry_after_until, next_poll FROM feeds WHERE name IN ({}) AND retry_after_until IS NOT NULL",
+            old_names,
+        )
+        if held:
+            latest = max(held, key=lambda row: _dt(row["retry_after_until"]) or datetime.min.replace(tzinfo=UTC))
+            self._write(
+                "UPDATE feeds SET retry_after_until = ?, next_poll = ? WHERE name = ?",
+                [latest["retry_after_until"], latest["next_poll"], name],
+            )
 
     def feed_state(self, name: str) -> FeedState:
         """Return the polling state of one feed (sync_feeds must have run)."""
