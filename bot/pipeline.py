@@ -167,15 +167,15 @@ class Pipeline:
         fetched = await asyncio.gather(*(self._fetch_one(feed, states[feed.name], gate, started) for feed in feeds))
         now = self.clock()
         outcomes: list[FeedOutcome] = []
-        to_group: list[Arrival] = []
+        arrivals: list[Arrival] = []
         matched = 0
         with self.store.transaction():
             for item in fetched:
                 outcome, feed_matched, feed_arrivals = self._store_one(item, now)
                 outcomes.append(outcome)
                 matched += feed_matched
-                to_group.extend(feed_arrivals)
-            changed = self._enqueue(self._group(to_group), now)
+                arrivals.extend(feed_arrivals)
+            changed = self._enqueue(self._assign_cycle(arrivals), now)
             report = CycleReport(
                 started=started,
                 finished=self.clock(),
@@ -246,7 +246,7 @@ class Pipeline:
         return now + timedelta(seconds=min(seconds, self.policy.retry_after_cap_s))
 
     def _store_one(self, item: _Fetched, now: datetime) -> tuple[FeedOutcome, int, list[Arrival]]:
-        """Write one feed's outcome and new articles; return its outcome, matched count and what to group."""
+        """Write one feed's outcome and new articles; return its outcome, matched count and what to assign."""
         feed, state, result = item.feed, item.state, item.result
         if item.held_until is not None:
             message = f"not polled: the server asked (Retry-After) to wait until {format_utc(item.held_until)}"
@@ -306,7 +306,7 @@ class Pipeline:
         self._record_success(feed, result, len(articles), now)
         return FeedOutcome(feed.name, feed.url, "ok", result.http_status, len(articles), new), matched, arrivals
 
-    def _group(self, arrivals: Sequence[Arrival]) -> list[EventUpdate]:
+    def _assign_cycle(self, arrivals: Sequence[Arrival]) -> list[EventUpdate]:
         """Assign the cycle's matched articles to events and record each; return the updates that changed one.
 
         All at once, so an event that several outlets reported this cycle has its headline and summary

@@ -86,6 +86,10 @@ OTHER_OUTLET = "\n".join(
     )
 )
 
+# A line the paper adds when it re-serves REPRINT: five times the other outlet's headline words, enough to move
+# the event's centroid, and so its headline, were that copy counted.
+RESERVED_TAIL = 5 * "\nTanker blaze forces fuel shipments rerouted to Castemoor, blaze forces close, shipments rerouted"
+
 # Something else entirely.
 UNRELATED_TITLE = "Castemoor Rovers win cup final on penalties"
 UNRELATED = "\n".join(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.core.events import EventTracker
+from bot.models import Article
 from tests.test_cluster import (
     FOLLOW_UP,
     FOLLOW_UP_TITLE,
@@ -12,6 +15,7 @@ from tests.test_cluster import (
     OTHER_OUTLET_TITLE,
     REPRINT,
     REPRINT_TITLE,
+    RESERVED_TAIL,
     T0,
     UNRELATED,
     UNRELATED_TITLE,
@@ -118,31 +122,46 @@ def test_add_many_ranks_once_and_ends_where_one_by_one_ends() -> None:
         (art("paper", REPRINT_TITLE, REPRINT, t1, outlet="Paper"), ("harbour",), t1),
         (art("paper", REPRINT_TITLE, REPRINT, t1, outlet="Paper"), ("harbour",), t1),
         (art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, t2, outlet="Other"), ("tanker",), t2),
+        # The paper re-serves its article under a new id with a line added: a reprint it already reported,
+        # which leaves the event unchanged though the index counts its words into the centroid.
+        (art("paper-again", REPRINT_TITLE, REPRINT + RESERVED_TAIL, t2, outlet="Paper"), (), t2),
     ]
     one_by_one = EventTracker()
     singles = [one_by_one.add(*arrival) for arrival in arrivals]
     batched = EventTracker()
     updates = batched.add_many(arrivals)
     assert [(u.assignment, u.change) for u in updates] == [(u.assignment, u.change) for u in singles]
-    assert [u.change for u in updates] == ["new", "new", "grown", "unchanged", "grown"]
+    assert [u.change for u in updates] == ["new", "new", "grown", "unchanged", "grown", "unchanged"]
+    assert updates[-1].assignment.kind == "reprint"
     fire = one_by_one.get(singles[0].event.id)
     assert fire is not None and fire.headline and fire.summary
     # Every update of the fire carries the final state, not the one at its own step.
-    assert {updates[i].event for i in (0, 2, 3, 4)} == {fire}
+    assert {updates[i].event for i in (0, 2, 3, 4, 5)} == {fire}
     assert batched.events() == one_by_one.events()
     assert batched.add_many([]) == []
 
 
-def test_an_event_evicted_within_a_batch_is_still_ranked() -> None:
-    """The index may forget an event before the batch ends; its update still has a headline and summary."""
+def test_an_event_evicted_within_a_batch_is_ranked_as_it_was_left() -> None:
+    """The index may forget an event before the batch ends; its update is what one-by-one adds give."""
+    reports = [
+        (art("wire", "", WIRE, T0, outlet="Meridian"), (), T0),
+        (art("paper", REPRINT_TITLE, REPRINT, T0 + timedelta(hours=1), outlet="Paper"), (), T0 + timedelta(hours=1)),
+        (art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, T0 + timedelta(hours=2), outlet="Other"), (), T0),
+    ]
+    one_by_one = EventTracker()
+    fire = [one_by_one.add(*report) for report in reports][-1].event
     tr = EventTracker()
     later = T0 + tr.params.retention + timedelta(days=1)
-    first, second = tr.add_many(
-        [
-            (art("wire", OTHER_OUTLET_TITLE, WIRE, T0), (), T0),
-            (art("sport", UNRELATED_TITLE, UNRELATED, later), (), later),
-        ]
-    )
+    *_, first, second = tr.add_many([*reports, (art("sport", UNRELATED_TITLE, UNRELATED, later), (), later)])
     assert tr.get(first.event.id) is None and tr.get(second.event.id) is not None
-    assert first.event.headline == OTHER_OUTLET_TITLE
-    assert first.event.summary and "Velmora" in first.event.summary
+    assert first.event == fire and len(fire.reports) == 3 and fire.headline and fire.summary
+
+
+def test_an_item_that_raises_leaves_the_batch_before_it_ranked() -> None:
+    """A malformed item (here a text that is not a string) stops the batch, but not half-way through an event."""
+    tr = EventTracker()
+    broken = Article("broken", "Paper", "https://paper.example/x", "Title", None, T0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        tr.add_many([(art("wire", OTHER_OUTLET_TITLE, WIRE, T0), (), T0), (broken, (), T0)])
+    [fire] = tr.events()
+    assert fire.article_ids == ("wire",) and fire.headline == OTHER_OUTLET_TITLE and fire.summary

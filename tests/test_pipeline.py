@@ -88,7 +88,7 @@ async def test_same_article_through_two_feeds_is_stored_once(parts) -> None:
 
 
 async def test_two_outlets_reporting_in_one_cycle_make_one_ranked_event_saved_once(parts) -> None:
-    """Reports grouped in one cycle: one event with both outlets, saved and queued once, with its headline."""
+    """Two outlets' reports in one cycle: one event with both, saved and queued once, as the tracker ranked it."""
     pipeline, store, _ = parts
     other = (
         "Kim Jong Un meets Xi Jinping in Beijing for talks",

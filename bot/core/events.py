@@ -26,8 +26,8 @@ class _State:
     candidates: list[Candidate] = field(default_factory=list)
     titles: list[Title] = field(default_factory=list)  # outlets' titles in arrival order, prepared once
     n_text_articles: int = 0  # articles whose sentences were taken (capped: summaries stay cheap)
-    # The index's centroid of the event, refreshed on every report: still at hand when the index has
-    # evicted the event before its headline and summary were ranked.
+    # A copy of the index's centroid of the event as of its latest recorded report: what the headline and
+    # summary are ranked against, still at hand when the index has evicted the event.
     weights: Mapping[str, float] = field(default_factory=dict)
     stale: bool = False  # reports added since the headline and summary were last ranked
 
@@ -64,10 +64,16 @@ class EventTracker:
         cycle's articles, a replay's chunk), not once per report: every update carries its event as it
         stands after the whole batch.
         """
-        steps = [self._step(article, terms, now) for article, terms, now in items]
-        for _, st, _ in steps:
-            if st.stale:
-                self._rank(st)
+        steps: list[tuple[Assignment, _State, EventChange]] = []
+        try:
+            for article, terms, now in items:
+                steps.append(self._step(article, terms, now))
+        finally:
+            # Also when an item raised: the reports taken before it stay, so their events must not keep a
+            # stale (for a new event, blank) headline and summary.
+            for _, st, _ in steps:
+                if st.stale:
+                    self._rank(st)
         return [EventUpdate(assignment, st.event, change) for assignment, st, change in steps]
 
     def _step(self, article: Article, terms: tuple[str, ...], now: datetime) -> tuple[Assignment, _State, EventChange]:
@@ -106,7 +112,7 @@ class EventTracker:
             self.index.restore(article, event.id, now)
             self._take_material(st, article)
         st.event = event
-        st.weights = self.index.centroid(event.id)
+        st.weights = dict(self.index.centroid(event.id))
         st.stale = False  # the stored headline and summary stand until a new report brings material
 
     def evict(self, now: datetime) -> list[str]:
@@ -147,7 +153,7 @@ class EventTracker:
             st.n_text_articles += 1
 
     def _add_report(self, st: _State, article: Article, terms: tuple[str, ...], now: datetime) -> None:
-        """Append the report and its matched terms; mark the headline and summary stale when it brings material."""
+        """Append the report and its matched terms, and mark the headline and summary for ranking."""
         ev = st.event
         self._take_material(st, article)
         report = Report(
@@ -158,9 +164,11 @@ class EventTracker:
             published=article.published,
             seen=now,
         )
-        # Even a report past the material caps moves the centroid the sentences are ranked against.
+        # Even a report past the material caps moves the centroid the sentences are ranked against. A copy:
+        # the index goes on updating its own (a reserved reprint later in the batch moves it too, though it
+        # leaves the event unchanged) and forgets it when it evicts the event.
         st.stale = True
-        st.weights = self.index.centroid(ev.id)
+        st.weights = dict(self.index.centroid(ev.id))
         st.event = replace(
             ev,
             reports=(*ev.reports, report),
