@@ -170,7 +170,7 @@ def _poll(*, once: bool, as_json: bool) -> int:
 def _replay(articles: Path, out: Path, *, no_filter: bool) -> int:
     """`wirewatch replay ARTICLES.jsonl --out EVENTS.jsonl [--no-filter]`."""
     from bot.core.tuning import DEFAULT_PARAMS
-    from bot.replay import run_replay
+    from bot.replay import ProgressEvery, run_replay
 
     matcher = None
     params = DEFAULT_PARAMS
@@ -184,7 +184,8 @@ def _replay(articles: Path, out: Path, *, no_filter: bool) -> int:
     if not articles.is_file():
         print(f"wirewatch: replay: no such file: {articles}", file=sys.stderr)
         return EXIT_FAILURE
-    stats = run_replay(articles, out, matcher=matcher, params=params, errors=sys.stderr)
+    report = ProgressEvery(lambda stats: print(stats.progress_line(), file=sys.stderr, flush=True))
+    stats = run_replay(articles, out, matcher=matcher, params=params, errors=sys.stderr, progress=report)
     print(stats.describe(), file=sys.stderr)
     return EXIT_OK
 

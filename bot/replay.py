@@ -39,6 +39,11 @@ class ReplayStats:
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, what was wrong)
     warnings: list[tuple[int, str]] = field(default_factory=list)  # kept lines with an unusable field
 
+    def progress_line(self) -> str:
+        """One line on a replay still running, for the CLI's progress reports."""
+        rate = self.articles / self.seconds if self.seconds > 0 else 0.0
+        return f"replay: {self.lines:,} lines read, {self.events:,} events so far, {rate:,.0f} articles/s"
+
     def describe(self) -> str:
         """One readable line for the CLI."""
         rate = self.articles / self.seconds if self.seconds > 0 else 0.0
@@ -47,6 +52,30 @@ class ReplayStats:
             f"{self.duplicates} duplicates, {self.events} events, {len(self.errors)} malformed lines skipped, "
             f"{self.seconds:.2f} s ({rate:,.0f} articles/s)"
         )
+
+
+class ProgressEvery:
+    """A replay progress callback that passes the stats on at most once per `interval_s`, first after one interval.
+
+    A replay of a few seconds reports nothing but its summary; a long one says how far it got.
+    """
+
+    def __init__(
+        self,
+        report: Callable[[ReplayStats], object],
+        interval_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.report = report
+        self.interval_s = interval_s
+        self.clock = clock
+        self.next_at = clock() + interval_s
+
+    def __call__(self, stats: ReplayStats) -> None:
+        now = self.clock()
+        if now >= self.next_at:
+            self.report(stats)
+            self.next_at = now + self.interval_s
 
 
 def normalize_text(text: str) -> str:
@@ -150,12 +179,14 @@ def run_replay(
     errors: TextIO | None = None,
     params: ClusterParams = DEFAULT_PARAMS,
     batch_size: int = REPLAY_BATCH,
+    progress: Callable[[ReplayStats], None] | None = None,
 ) -> ReplayStats:
     """Replay a JSONL file of articles through the event core and write one JSONL line per event.
 
     matcher None means --no-filter. Malformed lines are skipped and listed in the returned stats (and
     written to `errors`, e.g. sys.stderr, as "PATH:LINE: skipped: reason"). The output does not depend on
-    batch_size, the articles handed to the tracker at once.
+    batch_size, the articles handed to the tracker at once. `progress`, when given, sees the stats so far
+    after each batch.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -171,6 +202,10 @@ def run_replay(
                 stats.duplicates += 1
             events[update.event.id] = update.event
         batch.clear()
+        if progress is not None:
+            stats.events = len(events)
+            stats.seconds = time.perf_counter() - started
+            progress(stats)
 
     clock = _first_clock(in_path)
     for n, raw in _lines(in_path):

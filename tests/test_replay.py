@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.models import Article, TopicMatch
-from bot.replay import REPLAY_BATCH, normalize_text, parse_time, run_replay
+from bot.replay import REPLAY_BATCH, ProgressEvery, ReplayStats, normalize_text, parse_time, run_replay
 from tests.test_cluster import (
     OTHER_OUTLET,
     OTHER_OUTLET_TITLE,
@@ -157,3 +157,37 @@ def test_seeds_make_two_events_with_a_follow_up(shared_dir: Path, tmp_path: Path
     for ev in events:
         assert ev["summary"] and len(ev["summary"]) <= 420
         assert " s " not in ev["summary"] and "Telegram" not in ev["summary"] and "PUBLISHED" not in ev["summary"]
+
+
+def test_progress_sees_the_stats_after_each_batch(tmp_path: Path) -> None:
+    """run_replay reports lines, articles and events so far after every batch; the last report is the whole file."""
+    src = _write(
+        tmp_path / "in.jsonl",
+        [
+            _rec("wire", "", WIRE, "2031-05-04T08:00:00Z", "Meridian"),
+            "{not json",
+            _rec("sport", UNRELATED_TITLE, UNRELATED, "2031-05-04T09:00:00Z", "Sports"),
+            _rec("paper", REPRINT_TITLE, REPRINT, "2031-05-04T10:00:00Z", "Paper"),
+        ],
+    )
+    seen: list[tuple[int, int, int]] = []
+    stats = run_replay(
+        src,
+        tmp_path / "out.jsonl",
+        matcher=None,
+        batch_size=2,
+        progress=lambda s: seen.append((s.lines, s.articles, s.events)),
+    )
+    assert seen == [(3, 2, 2), (4, 3, 2)]  # one full batch, then the rest at the end of the file
+    assert "4 lines read, 2 events so far" in stats.progress_line()
+
+
+def test_progress_every_few_seconds_reports_at_most_once_an_interval() -> None:
+    """The CLI's reporter stays quiet for the first interval, then passes on one report per interval."""
+    now = [100.0]
+    reported: list[int] = []
+    progress = ProgressEvery(lambda s: reported.append(s.lines), interval_s=5.0, clock=lambda: now[0])
+    for t, lines in [(101, 1), (104.9, 2), (105, 3), (107, 4), (110.5, 5), (111, 6)]:
+        now[0] = t
+        progress(ReplayStats(lines=lines))
+    assert reported == [3, 5]
