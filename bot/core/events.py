@@ -26,10 +26,10 @@ class _State:
     candidates: list[Candidate] = field(default_factory=list)
     titles: list[Title] = field(default_factory=list)  # outlets' titles in arrival order, prepared once
     n_text_articles: int = 0  # articles whose sentences were taken (capped: summaries stay cheap)
-    # A copy of the index's centroid of the event as of its latest recorded report: what the headline and
+    # A copy of the index's centroid of the event when its latest material arrived: what the headline and
     # summary are ranked against, still at hand when the index has evicted the event.
     weights: Mapping[str, float] = field(default_factory=dict)
-    stale: bool = False  # reports added since the headline and summary were last ranked
+    stale: bool = False  # material added since the headline and summary were last ranked
 
 
 class EventTracker:
@@ -153,8 +153,9 @@ class EventTracker:
             st.n_text_articles += 1
 
     def _add_report(self, st: _State, article: Article, terms: tuple[str, ...], now: datetime) -> None:
-        """Append the report and its matched terms, and mark the headline and summary for ranking."""
+        """Append the report and its matched terms; mark the headline and summary for ranking if it brings material."""
         ev = st.event
+        n_titles, n_text = len(st.titles), st.n_text_articles
         self._take_material(st, article)
         report = Report(
             article_id=article.id,
@@ -164,11 +165,13 @@ class EventTracker:
             published=article.published,
             seen=now,
         )
-        # Even a report past the material caps moves the centroid the sentences are ranked against. A copy:
-        # the index goes on updating its own (a reserved reprint later in the batch moves it too, though it
-        # leaves the event unchanged) and forgets it when it evicts the event.
-        st.stale = True
-        st.weights = dict(self.index.centroid(ev.id))
+        # Only new material can change the text: past the caps a report costs no re-ranking. The centroid is
+        # copied with it, so that ranking later in the batch gives what ranking now would: the index goes on
+        # updating its own (a reserved reprint moves it too, though it leaves the event unchanged) and forgets
+        # it when it evicts the event.
+        if len(st.titles) != n_titles or st.n_text_articles != n_text or not ev.reports:
+            st.stale = True
+            st.weights = dict(self.index.centroid(ev.id))
         st.event = replace(
             ev,
             reports=(*ev.reports, report),
