@@ -147,10 +147,11 @@ class Pipeline:
         """Rebuild the in-memory event index from the store after a start; return the events restored."""
         now = self.clock()
         events = self.store.events_since(now - retention)
-        # One query for every restored event's articles, not one per event.
-        articles = {a.id: a for a in self.store.articles(i for e in events for i in e.article_ids)}
+        # One query for every restored event's articles, not one per event; reported or not (a reprint its
+        # outlet re-served is assigned but not reported), in arrival order, as the tracker first took them.
+        assigned = self.store.articles_of_events(e.id for e in events)
         for event in events:
-            self.tracker.restore(event, [articles[i] for i in event.article_ids if i in articles], now)
+            self.tracker.restore(event, assigned.get(event.id, []), now)
         return len(events)
 
     def due_feeds(self, feeds: Sequence[Feed], now: datetime) -> list[Feed]:

@@ -186,7 +186,7 @@ def run_replay(
     matcher None means --no-filter. Malformed lines are skipped and listed in the returned stats (and
     written to `errors`, e.g. sys.stderr, as "PATH:LINE: skipped: reason"). The output does not depend on
     batch_size, the articles handed to the tracker at once. `progress`, when given, sees the stats so far
-    after each batch.
+    as each line is read (events counted up to the last batch handed over).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -202,14 +202,14 @@ def run_replay(
                 stats.duplicates += 1
             events[update.event.id] = update.event
         batch.clear()
-        if progress is not None:
-            stats.events = len(events)
-            stats.seconds = time.perf_counter() - started
-            progress(stats)
 
     clock = _first_clock(in_path)
     for n, raw in _lines(in_path):
         stats.lines += 1
+        if progress is not None:  # per line read, not per batch: a filter may let few lines through
+            stats.events = len(events)
+            stats.seconds = time.perf_counter() - started
+            progress(stats)
         article, error, warning = parse_line(raw)
         if article is None:
             stats.errors.append((n, error or "malformed"))

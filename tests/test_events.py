@@ -165,3 +165,35 @@ def test_an_item_that_raises_leaves_the_batch_before_it_ranked() -> None:
         tr.add_many([(art("wire", OTHER_OUTLET_TITLE, WIRE, T0), (), T0), (broken, (), T0)])
     [fire] = tr.events()
     assert fire.article_ids == ("wire",) and fire.headline == OTHER_OUTLET_TITLE and fire.summary
+
+
+def test_a_report_that_fails_to_record_leaves_no_empty_event() -> None:
+    """Matched terms that are not strings fail the report after the index placed it: no event without reports."""
+    tr = EventTracker()
+    tr.add(art("sport", UNRELATED_TITLE, UNRELATED, T0), (), T0)
+    with pytest.raises(TypeError):
+        tr.add(art("wire", OTHER_OUTLET_TITLE, WIRE, T0), (["harbour"],), T0)  # type: ignore[list-item]
+    assert [e.article_ids for e in tr.events()] == [("sport",)]
+    later = tr.add(art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, T0), (), T0)
+    assert later.change == "new" and later.event.article_ids == ("other",) and later.event.headline
+
+
+
+def test_restore_counts_a_reserved_reprint_as_the_uninterrupted_run_did() -> None:
+    """A reprint its outlet re-served moved the index's centroid; restored with the event's articles, it does again."""
+    t1, t2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    wire = art("wire", "", WIRE, T0, outlet="Meridian")
+    paper = art("paper", REPRINT_TITLE, REPRINT, t1, outlet="Paper")
+    again = art("paper-again", REPRINT_TITLE, REPRINT + RESERVED_TAIL, t1, outlet="Paper")
+    other = art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, t2, outlet="Other")
+    whole = EventTracker()
+    for a in (wire, paper, again):
+        whole.add(a, (), t1)
+    stored = whole.events()[0]
+    assert stored.article_ids == ("wire", "paper")  # the re-served copy is no report
+    last = whole.add(other, (), t2)
+
+    restarted = EventTracker()
+    restarted.restore(stored, [wire, paper, again], t1)
+    resumed = restarted.add(other, (), t2)
+    assert resumed == last

@@ -159,8 +159,8 @@ def test_seeds_make_two_events_with_a_follow_up(shared_dir: Path, tmp_path: Path
         assert " s " not in ev["summary"] and "Telegram" not in ev["summary"] and "PUBLISHED" not in ev["summary"]
 
 
-def test_progress_sees_the_stats_after_each_batch(tmp_path: Path) -> None:
-    """run_replay reports lines, articles and events so far after every batch; the last report is the whole file."""
+def test_progress_sees_the_stats_as_lines_are_read(tmp_path: Path) -> None:
+    """run_replay reports lines, articles and events so far as it reads; the summary, not progress, ends it."""
     src = _write(
         tmp_path / "in.jsonl",
         [
@@ -178,8 +178,9 @@ def test_progress_sees_the_stats_after_each_batch(tmp_path: Path) -> None:
         batch_size=2,
         progress=lambda s: seen.append((s.lines, s.articles, s.events)),
     )
-    assert seen == [(3, 2, 2), (4, 3, 2)]  # one full batch, then the rest at the end of the file
-    assert "4 lines read, 2 events so far" in stats.progress_line()
+    # As each line is read: the malformed second line counts as read, the events as of the last batch.
+    assert seen == [(1, 0, 0), (2, 1, 0), (3, 1, 0), (4, 2, 2)]
+    assert "4 lines read, 2 events so far" in stats.progress_line() and stats.events == 2
 
 
 def test_progress_every_few_seconds_reports_at_most_once_an_interval() -> None:

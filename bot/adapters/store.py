@@ -511,6 +511,14 @@ class Store:
         }
         return [found[i] for i in wanted if i in found]
 
+    def articles_of_events(self, event_ids: Iterable[str]) -> dict[str, list[Article]]:
+        """The stored articles assigned to each of the events, in arrival (storage) order."""
+        out: dict[str, list[Article]] = {}
+        rows = self._rows_with_ids("SELECT * FROM articles WHERE event_id IN ({}) ORDER BY rowid", event_ids)
+        for row in rows:
+            out.setdefault(row["event_id"], []).append(self._article(row))
+        return out
+
     @staticmethod
     def _article(row: dict[str, Any]) -> Article:
         """Build an Article from an articles row."""

@@ -178,8 +178,8 @@ class EventIndex:
         """Place one article: duplicate, reprint, same_event or new_event (with follows when it continues one)."""
         self.evict(now)
         p = self.params
-        known = self._by_id.get(article.id) or (self._by_url.get(article.url) if article.url else None)
-        if known is not None and known in self._events:
+        known = self._held(article)
+        if known is not None:
             return Assignment(article.id, known, "duplicate", score=1.0)
 
         a = self._prepare(article, now)
@@ -256,8 +256,11 @@ class EventIndex:
         return Assignment(article.id, ev.id, "new_event", follows=follows, score=round(follow_score, 4))
 
     def restore(self, article: Article, event_id: str, now: datetime) -> None:
-        """Put back an article already assigned (from the store, after a restart) without re-deciding."""
-        if article.id in self._by_id:
+        """Put back an article already assigned (from the store, after a restart) without re-deciding.
+
+        One that assign() called a duplicate (its id or URL held already) is left out, as assign() left it.
+        """
+        if self._held(article) is not None:
             return
         a = self._prepare(article, now)
         ev = self._events.get(event_id)
@@ -285,6 +288,11 @@ class EventIndex:
         return out
 
     # --- internals ---------------------------------------------------------------------------------
+
+    def _held(self, article: Article) -> str | None:
+        """The held event that already has this article, by id or by URL: what makes it a duplicate."""
+        known = self._by_id.get(article.id) or (self._by_url.get(article.url) if article.url else None)
+        return known if known is not None and known in self._events else None
 
     def _same_event_threshold(self, n_terms: int) -> float:
         """The centroid cosine needed to join: lower for headline-length texts, whose vectors are sparse."""

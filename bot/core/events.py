@@ -89,28 +89,33 @@ class EventTracker:
         if assignment.kind == "duplicate":
             # Held by the index but not here (cannot happen through this class): treat as new.
             assignment = replace(assignment, kind="new_event")
-        change: EventChange
-        if st is None:
-            st = self._new_state(assignment, now)
-            change = "new"
-        else:
-            change = "grown"
-        self._add_report(st, article, terms, now)
-        return assignment, st, change
+        if st is not None:
+            self._add_report(st, article, terms, now)
+            return assignment, st, "grown"
+        st = self._new_state(assignment, now)
+        try:
+            self._add_report(st, article, terms, now)
+        except BaseException:
+            # No event without a report: the index keeps the article, and the event's next report starts it.
+            del self._states[st.event.id]
+            raise
+        return assignment, st, "new"
 
     def restore(self, event: Event, articles: Sequence[Article], now: datetime) -> None:
-        """Rebuild a stored event after a restart: index entries, sentences and titles, as they were."""
-        by_id = {a.id: a for a in articles}
+        """Rebuild a stored event after a restart: index entries, sentences and titles, as they were.
+
+        `articles` are those assigned to the event in arrival order, reported or not: a reprint its outlet
+        re-served (assigned, not reported) counted in the index, so it is counted again.
+        """
+        reported = {report.article_id for report in event.reports}
         st = self._states.get(event.id)
         if st is None:
             st = _State(event=event)
             self._states[event.id] = st
-        for report in event.reports:
-            article = by_id.get(report.article_id)
-            if article is None:
-                continue
+        for article in articles:
             self.index.restore(article, event.id, now)
-            self._take_material(st, article)
+            if article.id in reported:
+                self._take_material(st, article)
         st.event = event
         st.weights = dict(self.index.centroid(event.id))
         st.stale = False  # the stored headline and summary stand until a new report brings material
