@@ -178,7 +178,6 @@ def test_a_report_that_fails_to_record_leaves_no_empty_event() -> None:
     assert later.change == "new" and later.event.article_ids == ("other",) and later.event.headline
 
 
-
 def test_restore_counts_a_reserved_reprint_as_the_uninterrupted_run_did() -> None:
     """A reprint its outlet re-served moved the index's centroid; restored with the event's articles, it does again."""
     t1, t2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
