@@ -48,8 +48,8 @@ class ReplayStats:
         """One readable line for the CLI."""
         rate = self.articles / self.seconds if self.seconds > 0 else 0.0
         return (
-            f"replay: {self.lines} lines, {self.articles} articles, {self.matched} matched, "
-            f"{self.duplicates} duplicates, {self.events} events, {len(self.errors)} malformed lines skipped, "
+            f"replay: {self.lines:,} lines, {self.articles:,} articles, {self.matched:,} matched, "
+            f"{self.duplicates:,} duplicates, {self.events:,} events, {len(self.errors):,} malformed lines skipped, "
             f"{self.seconds:.2f} s ({rate:,.0f} articles/s)"
         )
 
