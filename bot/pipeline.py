@@ -142,16 +142,16 @@ class Pipeline:
         self.clock = clock
         self.policy = policy or PollPolicy()
         self.rng = rng or random.Random()
+        # True while the tracker holds articles of a cycle whose transaction did not commit.
+        self._tracker_ahead = False
 
     def restore(self, retention: timedelta) -> int:
         """Rebuild the in-memory event index from the store after a start; return the events restored."""
         now = self.clock()
         events = self.store.events_since(now - retention)
-        # One query for every restored event's articles, not one per event; reported or not (a reprint its
-        # outlet re-served is assigned but not reported), in arrival order, as the tracker first took them.
-        assigned = self.store.articles_of_events(e.id for e in events)
-        for event in events:
-            self.tracker.restore(event, assigned.get(event.id, []), now)
+        # One query for every restored event's articles, reported or not (a reprint its outlet re-served is
+        # assigned but no report), each with the clock it arrived at, in the order the tracker first took them.
+        self.tracker.restore_events(events, self.store.assigned_articles(e.id for e in events))
         return len(events)
 
     def due_feeds(self, feeds: Sequence[Feed], now: datetime) -> list[Feed]:
@@ -161,6 +161,12 @@ class Pipeline:
 
     async def run_cycle(self, feeds: Sequence[Feed]) -> CycleReport:
         """Poll `feeds` once (concurrently, bounded), then store everything of the cycle in one transaction."""
+        if self._tracker_ahead:
+            # A failed cycle's transaction was rolled back after the tracker took its articles: rebuilt from
+            # the store, the tracker takes them as new again when they are fetched again, and alerts them.
+            self.tracker.clear()
+            self.restore(self.tracker.params.retention)
+            self._tracker_ahead = False
         started = self.clock()
         self.store.sync_feeds(feeds)
         states = self.store.feed_states(feed.name for feed in feeds)  # one query, not one per feed
@@ -170,6 +176,7 @@ class Pipeline:
         outcomes: list[FeedOutcome] = []
         arrivals: list[Arrival] = []
         matched = 0
+        self._tracker_ahead = True  # until the transaction commits
         with self.store.transaction():
             for item in fetched:
                 outcome, feed_matched, feed_arrivals = self._store_one(item, now)
@@ -196,6 +203,7 @@ class Pipeline:
                     events=report.events,
                 )
             )
+        self._tracker_ahead = False
         self.tracker.evict(now)
         log.info(report.log_line())
         return report

@@ -77,7 +77,7 @@ def test_restore_then_continue_matches_an_uninterrupted_run() -> None:
     first.add(a_wire, (), a_wire.published)
     stored = first.add(a_paper, (), a_paper.published).event
     restarted = EventTracker()
-    restarted.restore(stored, [a_wire, a_paper], a_paper.published)
+    restarted.restore_events([stored], [(stored.id, a, a_paper.published) for a in (a_wire, a_paper)])
     assert restarted.get(stored.id) == stored
     assert a_other.published is not None
     resumed = restarted.add(a_other, (), a_other.published)
@@ -193,6 +193,39 @@ def test_restore_counts_a_reserved_reprint_as_the_uninterrupted_run_did() -> Non
     last = whole.add(other, (), t2)
 
     restarted = EventTracker()
-    restarted.restore(stored, [wire, paper, again], t1)
+    restarted.restore_events([stored], [(stored.id, a, t1) for a in (wire, paper, again)])
     resumed = restarted.add(other, (), t2)
     assert resumed == last
+
+
+def test_restore_events_weighs_articles_in_arrival_order_across_events() -> None:
+    """Two events reported in turns: restored in the order of arrival, every centroid is what it was."""
+    t1, t2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    arrivals = [
+        ("wire", art("wire", "", WIRE, T0, outlet="Meridian"), T0),
+        ("sport", art("sport", UNRELATED_TITLE, UNRELATED, t1), t1),
+        ("other", art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, t2, outlet="Other"), t2),
+    ]
+    whole = EventTracker()
+    events = {name: whole.add(a, (), clock).event.id for name, a, clock in arrivals}
+    stored = whole.events()
+    assert events["wire"] == events["other"] != events["sport"]
+    restarted = EventTracker()
+    restarted.restore_events(stored, [(events[name], a, clock) for name, a, clock in arrivals])
+    assert restarted.events() == stored
+    for event in stored:
+        assert restarted.index.centroid(event.id) == whole.index.centroid(event.id)
+
+
+def test_restore_events_puts_undated_articles_back_at_their_arrival_clock() -> None:
+    """An undated report counts at the clock it arrived at, not the restart's: the quiet window closes alike."""
+    wire = Article("wire", "Meridian", "https://meridian.example/wire", "", WIRE, None)
+    other = Article("other", "Other", "https://other.example/other", OTHER_OUTLET_TITLE, OTHER_OUTLET, None)
+    whole = EventTracker()
+    stored = whole.add(wire, (), T0).event
+    later = T0 + whole.params.quiet_window + timedelta(hours=1)
+    last = whole.add(other, (), later)
+    assert last.assignment.kind == "new_event"  # the fire's event closed a quiet window after its report
+    restarted = EventTracker()
+    restarted.restore_events([stored], [(stored.id, wire, T0)])
+    assert restarted.add(other, (), later) == last

@@ -198,19 +198,22 @@ def test_article_stored_once_across_feeds(store: Store) -> None:
     assert store.article_match("a0007") == match
 
 
-def test_articles_of_events_in_arrival_order_reported_or_not(store: Store) -> None:
-    """Every article assigned to each asked event, in storage order; unassigned and other events' left out."""
+def test_assigned_articles_in_storage_order_across_events(store: Store) -> None:
+    """Every article assigned to one of the asked events, with when it was first seen, in storage order."""
     match = TopicMatch(True, ("Pyongyang",), "korea: Pyongyang")
-    for n in (3, 1, 2, 4):
-        store.save_article(article(n), feed_name="Wire One", match=match, now=T0, backlog=False)
+    for minutes, n in enumerate((3, 1, 2, 4)):
+        store.save_article(
+            article(n), feed_name="Wire One", match=match, now=T0 + timedelta(minutes=minutes), backlog=False
+        )
     for n, event_id in ((3, "ev-b"), (1, "ev-a"), (2, "ev-b"), (4, "ev-c")):
         store.assign_article(article(n).id, event_id)
-    found = store.articles_of_events(["ev-b", "ev-a", "ev-none"])
-    assert {eid: [a.id for a in arts] for eid, arts in found.items()} == {
-        "ev-b": ["a0003", "a0002"],
-        "ev-a": ["a0001"],
-    }
-    assert found["ev-a"][0] == article(1)
+    found = store.assigned_articles(["ev-b", "ev-a", "ev-none"])
+    assert [(eid, a.id, seen) for eid, a, seen in found] == [
+        ("ev-b", "a0003", T0),
+        ("ev-a", "a0001", T0 + timedelta(minutes=1)),
+        ("ev-b", "a0002", T0 + timedelta(minutes=2)),
+    ]
+    assert found[1][1] == article(1)
 
 
 def test_event_round_trip_and_revisions(store: Store) -> None:

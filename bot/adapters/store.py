@@ -511,13 +511,14 @@ class Store:
         }
         return [found[i] for i in wanted if i in found]
 
-    def articles_of_events(self, event_ids: Iterable[str]) -> dict[str, list[Article]]:
-        """The stored articles assigned to each of the events, in arrival (storage) order."""
-        out: dict[str, list[Article]] = {}
-        rows = self._rows_with_ids("SELECT * FROM articles WHERE event_id IN ({}) ORDER BY rowid", event_ids)
-        for row in rows:
-            out.setdefault(row["event_id"], []).append(self._article(row))
-        return out
+    def assigned_articles(self, event_ids: Iterable[str]) -> list[tuple[str, Article, datetime]]:
+        """(event id, article, first seen) of every stored article assigned to one of the events, in storage order.
+
+        Storage order is the order the pipeline handed the articles to the tracker, across events.
+        """
+        rows = self._rows_with_ids("SELECT rowid AS stored, * FROM articles WHERE event_id IN ({})", event_ids)
+        rows.sort(key=lambda row: row["stored"])  # the ids are asked in chunks: one order across all of them
+        return [(row["event_id"], self._article(row), _req_dt(row["first_seen"])) for row in rows]
 
     @staticmethod
     def _article(row: dict[str, Any]) -> Article:

@@ -101,24 +101,36 @@ class EventTracker:
             raise
         return assignment, st, "new"
 
-    def restore(self, event: Event, articles: Sequence[Article], now: datetime) -> None:
-        """Rebuild a stored event after a restart: index entries, sentences and titles, as they were.
+    def restore_events(self, events: Sequence[Event], assigned: Sequence[tuple[str, Article, datetime]]) -> None:
+        """Rebuild stored events after a restart: index entries, sentences and titles, as they were.
 
-        `articles` are those assigned to the event in arrival order, reported or not: a reprint its outlet
-        re-served (assigned, not reported) counted in the index, so it is counted again.
+        `assigned` holds (event id, article, clock when it arrived) for every article assigned to one of the
+        events, reported or not (a reprint its outlet re-served counted in the index but is no report), in
+        arrival order across all of them: the index weighs each article by the document frequencies of
+        those before it, so replaying them event by event would weigh them differently.
         """
-        reported = {report.article_id for report in event.reports}
-        st = self._states.get(event.id)
-        if st is None:
-            st = _State(event=event)
-            self._states[event.id] = st
-        for article in articles:
-            self.index.restore(article, event.id, now)
-            if article.id in reported:
+        states: dict[str, _State] = {}
+        reported: dict[str, set[str]] = {}
+        for event in events:
+            states[event.id] = self._states.setdefault(event.id, _State(event=event))
+            reported[event.id] = {report.article_id for report in event.reports}
+        for event_id, article, arrived in assigned:
+            st = states.get(event_id)
+            if st is None:
+                continue
+            self.index.restore(article, event_id, arrived)
+            if article.id in reported[event_id]:
                 self._take_material(st, article)
-        st.event = event
-        st.weights = dict(self.index.centroid(event.id))
-        st.stale = False  # the stored headline and summary stand until a new report brings material
+        for event in events:
+            st = states[event.id]
+            st.event = event
+            st.weights = dict(self.index.centroid(event.id))
+            st.stale = False  # the stored headline and summary stand until a new report brings material
+
+    def clear(self) -> None:
+        """Forget every event and the index's statistics: the state of a new tracker, to restore into."""
+        self.index = EventIndex(self.params)
+        self._states = {}
 
     def evict(self, now: datetime) -> list[str]:
         """Forget events past the retention window; returns their ids."""

@@ -28,7 +28,7 @@ from bot.pipeline import CycleReport
 from tests.builders import T0, Clock, event
 from tests.environ import clean_environ, write_config
 from tests.fakes import FeedServer
-from tests.faults.helpers import SHORT_LIMITS, Item, pipeline, rss, story
+from tests.faults.helpers import HEADLINES, SHORT_LIMITS, Item, pipeline, rss, story
 from tests.sinks import RecordingSink
 
 
@@ -145,6 +145,44 @@ def test_a_full_disk_rolls_the_whole_cycle_back_and_the_next_cycle_recovers(tmp_
     assert (report.feeds[0].status, report.feeds[0].new) == ("ok", 2003)  # re-fetched: no validator was kept
     after = snapshot(db)
     assert len(after["articles"]) == 2004 and len(after["events"]) == 4
+
+
+def test_a_story_in_a_rolled_back_cycle_is_alerted_by_the_next_cycle_of_the_same_pipeline(tmp_path: Path) -> None:
+    """The last write of a cycle fails after the long-lived tracker took the cycle's articles; the next cycle
+    rebuilds the tracker from the store, takes the story again and alerts it.
+
+    Without the rebuild the next cycle fetches the story again, the tracker calls it a duplicate, and the
+    event is never saved or queued: the alert is lost.
+    """
+    clock = Clock()
+    store = Store.open(tmp_path / "ww.db")
+
+    def refuse_cycle_records(action: int, table: str | None, *_: object) -> int:
+        refused = action == sqlite3.SQLITE_INSERT and table == "cycles"
+        return sqlite3.SQLITE_DENY if refused else sqlite3.SQLITE_OK
+
+    async def run() -> None:
+        async with Fetcher(SHORT_LIMITS) as fetcher:
+            poller = pipeline(store, fetcher, clock)
+            feed = Feed("Wire", server.url("/feed.xml"), 60)
+            await poller.run_cycle([feed])
+            server.update("/feed.xml", body=rss([story(0, "Wire", clock.now), story(1, "Wire", clock.now)]))
+            clock.advance(120)
+            store._db.conn.set_authorizer(refuse_cycle_records)  # the cycle's last write fails
+            with pytest.raises(StoreError):
+                await poller.run_cycle([feed])
+            store._db.conn.set_authorizer(None)
+            clock.advance(120)
+            await poller.run_cycle([feed])
+
+    with FeedServer() as server:
+        server.route("/feed.xml", rss([story(0, "Wire", clock.now - timedelta(minutes=5))]), validators=True)
+        asyncio.run(run())
+    try:
+        assert {e.headline for e in store.latest_events(10)} == {HEADLINES[0], HEADLINES[1]}
+        assert len(store.deliveries("rec")) == 2
+    finally:
+        store.close()
 
 
 async def test_a_refused_write_after_a_post_does_not_post_again(tmp_path: Path) -> None:
