@@ -165,8 +165,9 @@ class Pipeline:
             # A failed cycle's transaction was rolled back after the tracker took its articles: rebuilt from
             # the store, the tracker takes them as new again when they are fetched again, and alerts them.
             self.tracker.clear()
-            self.restore(self.tracker.params.retention)
+            restored = self.restore(self.tracker.params.retention)
             self._tracker_ahead = False
+            log.info("event index rebuilt from the store after a failed cycle: %d events", restored)
         started = self.clock()
         self.store.sync_feeds(feeds)
         states = self.store.feed_states(feed.name for feed in feeds)  # one query, not one per feed
