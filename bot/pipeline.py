@@ -177,13 +177,13 @@ class Pipeline:
         outcomes: list[FeedOutcome] = []
         arrivals: list[Arrival] = []
         matched = 0
-        self._tracker_ahead = True  # until the transaction commits
         with self.store.transaction():
             for item in fetched:
                 outcome, feed_matched, feed_arrivals = self._store_one(item, now)
                 outcomes.append(outcome)
                 matched += feed_matched
                 arrivals.extend(feed_arrivals)
+            self._tracker_ahead = True  # the tracker takes the cycle's articles; until the transaction commits
             changed = self._enqueue(self._assign_cycle(arrivals), now)
             report = CycleReport(
                 started=started,

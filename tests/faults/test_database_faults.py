@@ -147,28 +147,75 @@ def test_a_full_disk_rolls_the_whole_cycle_back_and_the_next_cycle_recovers(tmp_
     assert len(after["articles"]) == 2004 and len(after["events"]) == 4
 
 
-def test_a_story_in_a_rolled_back_cycle_is_alerted_by_the_next_cycle_of_the_same_pipeline(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rebuild_fails_once", [False, True])
+def test_stories_of_a_rolled_back_cycle_are_alerted_by_the_same_pipeline(
+    tmp_path: Path, rebuild_fails_once: bool
+) -> None:
     """The last write of a cycle fails after the long-lived tracker took the cycle's articles; the next cycle
-    rebuilds the tracker from the store, takes the story again and alerts it.
+    rebuilds the tracker from the store (retrying while the rebuild itself fails), takes the stories again,
+    groups them with what the store held and alerts them.
 
-    Without the rebuild the next cycle fetches the story again, the tracker calls it a duplicate, and the
-    event is never saved or queued: the alert is lost.
+    Without the rebuild the next cycle fetches the stories again, the tracker calls them duplicates, and
+    their events are never saved or queued: the alerts are lost.
     """
     clock = Clock()
     store = Store.open(tmp_path / "ww.db")
 
-    def refuse_cycle_records(action: int, table: str | None, *_: object) -> int:
-        refused = action == sqlite3.SQLITE_INSERT and table == "cycles"
-        return sqlite3.SQLITE_DENY if refused else sqlite3.SQLITE_OK
+    def refuse(action_refused: int, table_refused: str) -> None:
+        def authorizer(action: int, table: str | None, *_: object) -> int:
+            return sqlite3.SQLITE_DENY if (action, table) == (action_refused, table_refused) else sqlite3.SQLITE_OK
+
+        store._db.conn.set_authorizer(authorizer)
 
     async def run() -> None:
         async with Fetcher(SHORT_LIMITS) as fetcher:
             poller = pipeline(store, fetcher, clock)
-            feed = Feed("Wire", server.url("/feed.xml"), 60)
-            await poller.run_cycle([feed])
-            server.update("/feed.xml", body=rss([story(0, "Wire", clock.now), story(1, "Wire", clock.now)]))
+            feeds = [Feed("Wire", server.url("/wire.xml"), 60), Feed("Paper", server.url("/paper.xml"), 60)]
+            await poller.run_cycle(feeds)
+            server.update("/wire.xml", body=rss([story(0, "Wire", clock.now), story(1, "Wire", clock.now)]))
+            server.update("/paper.xml", body=rss([story(0, "Paper", clock.now)]))
             clock.advance(120)
-            store._db.conn.set_authorizer(refuse_cycle_records)  # the cycle's last write fails
+            refuse(sqlite3.SQLITE_INSERT, "cycles")  # the cycle's last write fails
+            with pytest.raises(StoreError):
+                await poller.run_cycle(feeds)
+            if rebuild_fails_once:
+                refuse(sqlite3.SQLITE_READ, "articles")  # so does the rebuild's first read
+                clock.advance(120)
+                with pytest.raises(StoreError):
+                    await poller.run_cycle(feeds)
+            store._db.conn.set_authorizer(None)
+            clock.advance(120)
+            await poller.run_cycle(feeds)
+
+    with FeedServer() as server:
+        server.route("/wire.xml", rss([story(0, "Wire", clock.now - timedelta(minutes=5))]), validators=True)
+        server.route("/paper.xml", rss([]), validators=True)
+        asyncio.run(run())
+    try:
+        events = {e.headline: e for e in store.latest_events(10)}
+        assert set(events) == {HEADLINES[0], HEADLINES[1]}
+        assert events[HEADLINES[0]].outlets == ("Wire", "Paper")  # the Paper's report joined the stored event
+        assert all(len(set(e.article_ids)) == len(e.article_ids) for e in events.values())
+        assert len(store.deliveries("rec")) == 2
+    finally:
+        store.close()
+
+
+def test_a_cycle_failing_before_grouping_leaves_the_tracker_as_it_was(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Storing the articles fails before the tracker sees them: nothing to rebuild, the next cycle alerts."""
+    clock = Clock()
+    store = Store.open(tmp_path / "ww.db")
+
+    def refuse_articles(action: int, table: str | None, *_: object) -> int:
+        return sqlite3.SQLITE_DENY if (action, table) == (sqlite3.SQLITE_INSERT, "articles") else sqlite3.SQLITE_OK
+
+    async def run() -> None:
+        async with Fetcher(SHORT_LIMITS) as fetcher:
+            poller = pipeline(store, fetcher, clock)
+            feed = Feed("Wire", server.url("/wire.xml"), 60)
+            store._db.conn.set_authorizer(refuse_articles)
             with pytest.raises(StoreError):
                 await poller.run_cycle([feed])
             store._db.conn.set_authorizer(None)
@@ -176,11 +223,12 @@ def test_a_story_in_a_rolled_back_cycle_is_alerted_by_the_next_cycle_of_the_same
             await poller.run_cycle([feed])
 
     with FeedServer() as server:
-        server.route("/feed.xml", rss([story(0, "Wire", clock.now - timedelta(minutes=5))]), validators=True)
-        asyncio.run(run())
+        server.route("/wire.xml", rss([story(0, "Wire", clock.now)]), validators=True)
+        with caplog.at_level("INFO", logger="bot.pipeline"):
+            asyncio.run(run())
     try:
-        assert {e.headline for e in store.latest_events(10)} == {HEADLINES[0], HEADLINES[1]}
-        assert len(store.deliveries("rec")) == 2
+        assert [e.headline for e in store.latest_events(10)] == [HEADLINES[0]]
+        assert "rebuilt" not in caplog.text
     finally:
         store.close()
 
