@@ -183,7 +183,11 @@ def test_restore_counts_a_reserved_reprint_as_the_uninterrupted_run_did() -> Non
     t1, t2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
     wire = art("wire", "", WIRE, T0, outlet="Meridian")
     paper = art("paper", REPRINT_TITLE, REPRINT, t1, outlet="Paper")
-    again = art("paper-again", REPRINT_TITLE, REPRINT + RESERVED_TAIL, t1, outlet="Paper")
+    # The re-served copy also opens with a sentence of the event's words: no report, so never summary material.
+    added = (
+        "Dock workers at Port Alder said tanker Grey Heron fire crews and Castemoor shipments faced a week of delays."
+    )
+    again = art("paper-again", REPRINT_TITLE, f"{added}\n{REPRINT}{RESERVED_TAIL}", t1, outlet="Paper")
     other = art("other", OTHER_OUTLET_TITLE, OTHER_OUTLET, t2, outlet="Other")
     whole = EventTracker()
     for a in (wire, paper, again):
@@ -191,6 +195,7 @@ def test_restore_counts_a_reserved_reprint_as_the_uninterrupted_run_did() -> Non
     stored = whole.events()[0]
     assert stored.article_ids == ("wire", "paper")  # the re-served copy is no report
     last = whole.add(other, (), t2)
+    assert added not in last.event.summary
 
     restarted = EventTracker()
     restarted.restore_events([stored], [(stored.id, a, t1) for a in (wire, paper, again)])
