@@ -87,7 +87,7 @@ class Runtime:
     async def start(self) -> int:
         """Open network clients and rebuild the event index from the store; return the events restored."""
         await self.fetcher.__aenter__()
-        return self.pipeline.restore(self.params.retention)
+        return self.pipeline.restore()
 
     async def aclose(self) -> None:
         """Close the network clients and the database."""

@@ -145,10 +145,13 @@ class Pipeline:
         # True while the tracker holds articles of a cycle whose transaction did not commit.
         self._tracker_ahead = False
 
-    def restore(self, retention: timedelta) -> int:
-        """Rebuild the in-memory event index from the store after a start; return the events restored."""
+    def restore(self) -> int:
+        """Rebuild the in-memory event index from the store after a start; return the events restored.
+
+        The events of the tracker's retention window: older ones it would evict at once.
+        """
         now = self.clock()
-        events = self.store.events_since(now - retention)
+        events = self.store.events_since(now - self.tracker.params.retention)
         # One query for every restored event's articles, reported or not (a reprint its outlet re-served is
         # assigned but no report), each with the clock it arrived at, in the order the tracker first took them.
         self.tracker.restore_events(events, self.store.assigned_articles(e.id for e in events))
@@ -165,7 +168,7 @@ class Pipeline:
             # A failed cycle's transaction was rolled back after the tracker took its articles: rebuilt from
             # the store, the tracker takes them as new again when they are fetched again, and alerts them.
             self.tracker.clear()
-            restored = self.restore(self.tracker.params.retention)
+            restored = self.restore()
             self._tracker_ahead = False
             log.info("event index rebuilt from the store after a failed cycle: %d events", restored)
         started = self.clock()

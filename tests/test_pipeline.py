@@ -234,7 +234,7 @@ async def test_restart_rebuilds_the_event_index(parts, tmp_path: Path) -> None:
         server.route("/a.xml", body=rss(STORY))
         await pipeline.run_cycle([Feed("Wire", server.url("/a.xml"))])
         pipeline.tracker = EventTracker()
-        assert pipeline.restore(timedelta(days=14)) == 1
+        assert pipeline.restore() == 1
         server.route("/b.xml", body=rss(copy))
         clock.now += timedelta(minutes=5)
         report = await pipeline.run_cycle([Feed("Paper", server.url("/b.xml"))])

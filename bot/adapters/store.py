@@ -326,7 +326,7 @@ class Store:
             old_names,
         )
         if held:
-            latest = max(held, key=lambda row: _dt(row["retry_after_until"]) or datetime.min.replace(tzinfo=UTC))
+            latest = max(held, key=lambda row: _req_dt(row["retry_after_until"]))
             self._write(
                 "UPDATE feeds SET retry_after_until = ?, next_poll = ? WHERE name = ?",
                 [latest["retry_after_until"], latest["next_poll"], name],
@@ -501,15 +501,6 @@ class Store:
             return None
         row = rows[0]
         return TopicMatch(bool(row["matched"]), tuple(json.loads(row["terms"])), row["reason"])
-
-    def articles(self, ids: Iterable[str]) -> list[Article]:
-        """The stored articles among `ids`, in the order asked."""
-        wanted = list(dict.fromkeys(ids))
-        found = {
-            row["id"]: self._article(row)
-            for row in self._rows_with_ids("SELECT * FROM articles WHERE id IN ({})", wanted)
-        }
-        return [found[i] for i in wanted if i in found]
 
     def assigned_articles(self, event_ids: Iterable[str]) -> list[tuple[str, Article, datetime]]:
         """(event id, article, first seen) of every stored article assigned to one of the events, in storage order.

@@ -54,6 +54,19 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
+def refuse(store: Store, action_refused: int | None, table_refused: str = "") -> None:
+    """Make the store's connection refuse one kind of statement on one table, as a failing disk would
+    (SQLite's authorizer); None lets everything through again."""
+    if action_refused is None:
+        store._db.conn.set_authorizer(None)
+        return
+
+    def authorizer(action: int, table: str | None, *_: object) -> int:
+        return sqlite3.SQLITE_DENY if (action, table) == (action_refused, table_refused) else sqlite3.SQLITE_OK
+
+    store._db.conn.set_authorizer(authorizer)
+
+
 async def cycle(store: Store, url: str, clock: Clock) -> CycleReport:
     """One cycle of the real pipeline over one feed."""
     async with Fetcher(SHORT_LIMITS) as fetcher:
@@ -161,12 +174,6 @@ def test_stories_of_a_rolled_back_cycle_are_alerted_by_the_same_pipeline(
     clock = Clock()
     store = Store.open(tmp_path / "ww.db")
 
-    def refuse(action_refused: int, table_refused: str) -> None:
-        def authorizer(action: int, table: str | None, *_: object) -> int:
-            return sqlite3.SQLITE_DENY if (action, table) == (action_refused, table_refused) else sqlite3.SQLITE_OK
-
-        store._db.conn.set_authorizer(authorizer)
-
     async def run() -> None:
         async with Fetcher(SHORT_LIMITS) as fetcher:
             poller = pipeline(store, fetcher, clock)
@@ -175,15 +182,15 @@ def test_stories_of_a_rolled_back_cycle_are_alerted_by_the_same_pipeline(
             server.update("/wire.xml", body=rss([story(0, "Wire", clock.now), story(1, "Wire", clock.now)]))
             server.update("/paper.xml", body=rss([story(0, "Paper", clock.now)]))
             clock.advance(120)
-            refuse(sqlite3.SQLITE_INSERT, "cycles")  # the cycle's last write fails
+            refuse(store, sqlite3.SQLITE_INSERT, "cycles")  # the cycle's last write fails
             with pytest.raises(StoreError):
                 await poller.run_cycle(feeds)
             if rebuild_fails_once:
-                refuse(sqlite3.SQLITE_READ, "articles")  # so does the rebuild's first read
+                refuse(store, sqlite3.SQLITE_READ, "articles")  # so does the rebuild's first read
                 clock.advance(120)
                 with pytest.raises(StoreError):
                     await poller.run_cycle(feeds)
-            store._db.conn.set_authorizer(None)
+            refuse(store, None)
             clock.advance(120)
             await poller.run_cycle(feeds)
 
@@ -208,17 +215,14 @@ def test_a_cycle_failing_before_grouping_leaves_the_tracker_as_it_was(
     clock = Clock()
     store = Store.open(tmp_path / "ww.db")
 
-    def refuse_articles(action: int, table: str | None, *_: object) -> int:
-        return sqlite3.SQLITE_DENY if (action, table) == (sqlite3.SQLITE_INSERT, "articles") else sqlite3.SQLITE_OK
-
     async def run() -> None:
         async with Fetcher(SHORT_LIMITS) as fetcher:
             poller = pipeline(store, fetcher, clock)
             feed = Feed("Wire", server.url("/wire.xml"), 60)
-            store._db.conn.set_authorizer(refuse_articles)
+            refuse(store, sqlite3.SQLITE_INSERT, "articles")
             with pytest.raises(StoreError):
                 await poller.run_cycle([feed])
-            store._db.conn.set_authorizer(None)
+            refuse(store, None)
             clock.advance(120)
             await poller.run_cycle([feed])
 
@@ -242,17 +246,12 @@ async def test_a_refused_write_after_a_post_does_not_post_again(tmp_path: Path) 
     revision = store.save_event(event("ev-1", "Wire"), clock.now)
     store.enqueue_delivery("rec", "ev-1", revision=revision, reply_to=None, now=clock.now)
 
-    def refuse_delivery_updates(action: int, table: str | None, *_: object) -> int:
-        refused = action == sqlite3.SQLITE_UPDATE and table == "deliveries"
-        return sqlite3.SQLITE_DENY if refused else sqlite3.SQLITE_OK
-
-    conn = store._db.conn
-    conn.set_authorizer(refuse_delivery_updates)  # the disk fills up right after the platform said yes
+    refuse(store, sqlite3.SQLITE_UPDATE, "deliveries")  # the disk fills up right after the platform said yes
     for _ in range(5):
         with pytest.raises(StoreError):
             await worker.drain_once()
         clock.advance(60)
-    conn.set_authorizer(None)
+    refuse(store, None)
     await worker.drain_once()
     assert sink.posts == [("m1", "ev-1", None)]
     row = store.delivery("rec", "ev-1")
