@@ -15,12 +15,15 @@ figures stay comparable). Throughput uses articles shaped like real ones and the
 - feed items: what the 12 real feeds in ../shared/data/feeds/news-2026-02 carry: 93 % one- or
   two-sentence summaries (median ≈ 160 characters), 7 % full text (one feed, median ≈ 2,600).
 Every article names both countries in its title or lead, so the real rules pass it and it is clustered.
+Beside them, the real ECB+ documents (topics 1–35, as eval replays them, no topic rules) are timed one at
+a time, a cycle's worth and a replay chunk at a time, when ../shared is beside the checkout.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import math
 import random
 import statistics
@@ -33,8 +36,10 @@ from pathlib import Path
 from bot.core.cluster import EventIndex
 from bot.core.events import Arrival, EventTracker
 from bot.models import Article
-from bot.replay import normalize_text
+from bot.replay import normalize_text, parse_line
 from bot.settings import load_topics
+from eval import eval_ecbplus
+from eval.common import SHARED
 
 REPO = Path(__file__).resolve().parents[1]
 # Matched articles per poll cycle in the throughput table (besides 1): a busy topic channel's cycle. The
@@ -293,6 +298,24 @@ def _throughput(n: int, full_share: float, repeats: int, cycle: int) -> tuple[fl
     return statistics.median(rates), statistics.median(len(a.text) for a in raw), matched
 
 
+def _ecbplus_rate(batch: int, repeats: int = 3) -> float | None:
+    """Real ECB+ documents (topics 1-35, as eval replays them) through the tracker, `batch` at a time:
+    articles/s, median over repeats; parsing and topic rules excluded. None without ../shared."""
+    if not (SHARED / "data" / "ecbplus").is_dir():
+        return None
+    recs, _ = eval_ecbplus.records()
+    articles = [a for a in (parse_line(json.dumps(r))[0] for r in recs) if a is not None]
+    rates = []
+    for _ in range(repeats):
+        tracker = EventTracker()
+        gc.collect()
+        start = time.process_time()
+        for i in range(0, len(articles), batch):
+            tracker.add_many([(a, (), a.published or T0) for a in articles[i : i + batch]])
+        rates.append(len(articles) / (time.process_time() - start))
+    return statistics.median(rates)
+
+
 def _rss_kb() -> int:
     """Resident set size of this process in KiB (Linux), 0 elsewhere."""
     try:
@@ -342,6 +365,10 @@ def main() -> None:
         for cycle in (1, CYCLE):
             rate, chars, matched = _throughput(n, share, repeats, cycle)
             print(f"{label:>38}  {chars:>12,.0f}  {matched / n:>8.0%}  {cycle:>9}  {rate:>10,.0f}")
+    rates = [(batch, _ecbplus_rate(batch)) for batch in (1, CYCLE, 1000)]
+    if all(rate is not None for _, rate in rates):
+        shown = ", ".join(f"{rate:,.0f}/s {batch} at a time" for batch, rate in rates)
+        print(f"real ECB+ documents (772) through the tracker, no topic rules: {shown}")
     py, rss = _memory(10_000)
     print(
         f"index memory per article at 10,000 articles: {py / 1024:.1f} KiB Python (tracemalloc), "

@@ -18,7 +18,7 @@ from bot.models import Article, Event, TopicMatch
 # Used only when no line of the file carries a usable date: any fixed instant keeps replays deterministic.
 _FALLBACK_CLOCK = datetime(2000, 1, 1, tzinfo=UTC)
 # Articles handed to the tracker at once, as a poll cycle's are: an event's headline and summary are
-# ranked once per batch, not once per report (the tracker ≈ 1.15× faster on ECB+, docs/benchmarks.md),
+# ranked once per batch, not once per report (the tracker 1.1–1.3× faster on ECB+, docs/benchmarks.md),
 # and memory stays bounded.
 REPLAY_BATCH = 1000
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u3000]+")
