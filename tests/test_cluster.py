@@ -153,10 +153,24 @@ def test_normalisation_makes_outlets_variants_agree() -> None:
     assert fold("rose 5% per cent") == "rose 5 percent   percent "
     assert words("It s over, don t go") == words("It’s over, don’t go")
     assert fold("“quoted”") == '"quoted"'
+    # A backtick still folds when a curly quote before it already made the text ASCII; accented text keeps
+    # its 'per cent' folding.
+    assert fold("It’s `quoted`") == "It's 'quoted'"
+    assert fold("Café prices rose 5 PER cent") == "Cafe prices rose 5  percent "
     assert words("Pokémon") == words("Pokemon")
     # CJK runs become character bigrams, so a CJK text has comparable tokens at all.
     assert words("北朝鲜领导人") == ["北朝", "朝鲜", "鲜领", "领导", "导人"]
     assert term_set("The sanctions") == term_set("the sanction")
+
+
+def test_term_set_tokens_numbers_and_folding() -> None:
+    """Sentence term sets split letters from digits, keep separated numbers whole and fold like the fingerprint."""
+    mixed = "The 2nd round: 1,000.5 tonnes, 3.14.15 and a1b2 at 10:30; 5% per cent"
+    assert term_set(mixed) == {"nd", "round", "1,000.5", "tonne", "3.14.15", "10", "30", "percent"}
+    assert term_set("Prices rose 40 PER\nCent") == term_set("prices rose 40%") == {"price", "rose", "40", "percent"}
+    assert term_set("Café in Zürich served 2 crêpes") == {"cafe", "zurich", "served", "crepe"}
+    assert term_set("北朝鲜 leader’s visit") == {"北朝鲜", "leader", "visit"}
+    assert term_set("It s over, don t go") == term_set("It’s over, don’t go") == {"don"}
 
 
 def test_same_id_and_same_url_are_duplicates() -> None:

