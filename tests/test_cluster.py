@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.core.cluster import EventIndex, event_id_for
-from bot.core.fingerprint import fold, term_set, words
+from bot.core.fingerprint import fold, fold_quotes, term_set, words
 from bot.core.tuning import DEFAULT_PARAMS
 from bot.models import Article
 
@@ -157,6 +157,8 @@ def test_normalisation_makes_outlets_variants_agree() -> None:
     # its 'per cent' folding.
     assert fold("It’s `quoted`") == "It's 'quoted'"
     assert fold("Café prices rose 5 PER cent") == "Cafe prices rose 5  percent "
+    # fold_quotes replaces one character by one and leaves letters and 'per cent' alone.
+    assert fold_quotes("“Café”\u00a0—\nit’s 5 per cent") == '"Café" -\nit\'s 5 per cent'
     assert words("Pokémon") == words("Pokemon")
     # CJK runs become character bigrams, so a CJK text has comparable tokens at all.
     assert words("北朝鲜领导人") == ["北朝", "朝鲜", "鲜领", "领导", "导人"]

@@ -137,6 +137,11 @@ def test_empty_input_gives_empty_output(tmp_path: Path) -> None:
 def test_text_normalisation_and_times() -> None:
     """Whitespace runs collapse, blank lines go; ISO times become aware UTC, junk becomes None."""
     assert normalize_text("a \t b\r\n\n\n  c\x00d ") == "a b\nc d"
+    # Each kind of blank alone is found, beside other non-ASCII letters; a lone surrogate passes through.
+    assert normalize_text("a\tb") == normalize_text("a\x0bb") == "a b"
+    assert normalize_text("China’s\u00a0leader") == "China’s leader"
+    assert normalize_text("é\u2009x\u3000y\u200bz") == "é x y z"
+    assert normalize_text("a\ud800b ’") == "a\ud800b ’"
     t = parse_time("2031-05-04T11:00:00+03:00")
     assert t is not None and t.hour == 8 and t.utcoffset() is not None
     assert parse_time("2031-05-04T08:00:00") == parse_time("2031-05-04T08:00:00Z")

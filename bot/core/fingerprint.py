@@ -103,19 +103,25 @@ def _latin_char(m: re.Match[str]) -> str:
     return _LATIN[m.group()]
 
 
-def fold(text: str) -> str:
-    """Fold quotes, dashes, accents and 'per cent' so that outlets' variants of one text compare equal."""
+def fold_quotes(text: str) -> str:
+    """Replace quote, dash and space variants one for one (same length, same lines); all else as it was."""
     if not text.isascii():
         for variant, plain in _FOLD_MAP.items():
             if variant in text:
                 text = text.replace(variant, plain)
                 if text.isascii():
                     break
-        else:
-            # Other letters and signs remain: compatibility forms, then accents.
-            text = _LATIN_CHARS.sub(_latin_char, unicodedata.normalize("NFKC", text))
     if "`" in text:  # the one ASCII variant: also where the loop above stopped early
         text = text.replace("`", "'")
+    return text
+
+
+def fold(text: str) -> str:
+    """Fold quotes, dashes, accents and 'per cent' so that outlets' variants of one text compare equal."""
+    text = fold_quotes(text)
+    if not text.isascii():
+        # Other letters and signs remain: compatibility forms, then accents.
+        text = _LATIN_CHARS.sub(_latin_char, unicodedata.normalize("NFKC", text))
     # The case-insensitive regex scans every position (≈ 10 ns a character); a literal-led search of the
     # lower-cased text says first whether it can match at all (no other letter lower-cases to p, e, r, c,
     # n or t once NFKC has run). ("cent" alone was no test: "recent", "percent" and "century" made most
