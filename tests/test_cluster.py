@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
+import re
 import subprocess
 import sys
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.core.cluster import EventIndex, event_id_for
-from bot.core.fingerprint import fold, fold_quotes, term_set, words
+from bot.core.fingerprint import STOPWORDS, fold, fold_quotes, stem, term_set, words
 from bot.core.tuning import DEFAULT_PARAMS
 from bot.models import Article
 
@@ -173,6 +176,37 @@ def test_term_set_tokens_numbers_and_folding() -> None:
     assert term_set("Café in Zürich served 2 crêpes") == {"cafe", "zurich", "served", "crepe"}
     assert term_set("北朝鲜 leader’s visit") == {"北朝鲜", "leader", "visit"}
     assert term_set("It s over, don t go") == term_set("It’s over, don’t go") == {"don"}
+
+
+# The folding and term rules spelled out plainly, as the oracle for the fast paths in fingerprint.py.
+_QUOTE_VARIANTS = {"’": "'", "‘": "'", "`": "'", "“": '"', "”": '"', "—": "-", "–": "-", "\u00a0": " "}
+_PIECES = [*"aZ9st .,'\n%", "per", "PER", " cent", "\nCent", "é", "ß", "Ｐ", "北京", "1,000", "2.5", *_QUOTE_VARIANTS]
+
+
+def _reference_fold(text: str) -> str:
+    """fold() for the pieces above, without shortcuts."""
+    text = "".join(_QUOTE_VARIANTS.get(c, c) for c in text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).replace("é", "e").replace("ß", "ss")
+    return re.sub(r"(?i)\bper\s+cent\b|%", " percent ", text)
+
+
+def _reference_term_set(text: str) -> frozenset[str]:
+    """term_set() without shortcuts: every token of the folded, lower-cased text through the term rules."""
+    tokens = re.findall(r"[^\W\d_]+|[0-9]+(?:[.,][0-9]+)*", _reference_fold(text).lower())
+    terms = {"" if len(t) < 2 or t in STOPWORDS else stem(t) for t in tokens}
+    return frozenset(terms - {"", "s", "t", "ll", "ve", "re", "d", "m"})
+
+
+def test_fold_and_term_set_fast_paths_match_the_plain_rules() -> None:
+    """Random mixes of quotes, accents, numbers, 'per cent' and CJK: the shortcuts change nothing."""
+    rng = random.Random(7)
+    for _ in range(5000):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 14)))
+        assert fold(text) == _reference_fold(text), text
+        assert term_set(text) == _reference_term_set(text), text
+        quotes_folded = fold_quotes(text)
+        assert len(quotes_folded) == len(text) and quotes_folded.count("\n") == text.count("\n"), text
 
 
 def test_same_id_and_same_url_are_duplicates() -> None:

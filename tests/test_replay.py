@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -132,6 +134,23 @@ def test_empty_input_gives_empty_output(tmp_path: Path) -> None:
     src = _write(tmp_path / "in.jsonl", [])
     stats = run_replay(src, tmp_path / "out.jsonl", matcher=None)
     assert stats.events == 0 and (tmp_path / "out.jsonl").read_text() == ""
+
+
+def _reference_normalize(text: str) -> str:
+    """normalize_text() without shortcuts: both substitutions always run."""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", text.replace("\r\n", "\n"))
+    text = re.sub(r"[ \t\r\f\v\u00a0\u2000-\u200b\u3000]+", " ", text)
+    return "\n".join(line.strip() for line in text.split("\n") if line.strip())
+
+
+def test_normalisation_shortcuts_match_the_plain_rules() -> None:
+    """Random mixes of controls, odd blanks, curly quotes, accents and a lone surrogate: the same text."""
+    pieces = [*"ab \t\n\r\x00\x0b\x0c\x1f\x7f", "\r\n", "\u00a0", "\u2000", "\u2009", "\u200b", "\u200c", "\u3000"]
+    pieces += ["’", "“", "é", "北", "\ud800", "  "]
+    rng = random.Random(11)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert normalize_text(text) == _reference_normalize(text), repr(text)
 
 
 def test_text_normalisation_and_times() -> None:
