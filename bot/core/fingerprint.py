@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, compress, islice
@@ -248,14 +248,19 @@ class _TermCache(dict[str, str]):
 
 _TERMS = _TermCache()
 
+# What the term cache yields for tokens that are no content term of a sentence: stopwords and single
+# characters map to "", and two-letter clitic tails ("ll", "ve", "re") keep their own spelling.
+_NOT_SENTENCE_TERMS = frozenset({""} | _CLITICS)
+
 
 class _AsciiTermCache(dict[bytes, str]):
-    """_TERMS keyed by the ASCII bytes of a token: term_set's fast path splits bytes, and skips decoding them."""
+    """A token's sentence term keyed by its ASCII bytes ("" for none): term_set's fast path splits bytes."""
 
     def __missing__(self, token: bytes) -> str:
         if len(self) >= 200_000:
             self.clear()
-        term = self[token] = _TERMS[token.decode("ascii")]
+        term = _TERMS[token.decode("ascii")]
+        term = self[token] = "" if term in _NOT_SENTENCE_TERMS else term
         return term
 
 
@@ -284,11 +289,6 @@ class Fingerprint:
     has_body: bool = False  # the text (not just a title) had content terms
 
 
-# What the term cache yields for tokens that are no content term of a sentence: stopwords and single
-# characters map to "", and two-letter clitic tails ("ll", "ve", "re") keep their own spelling.
-_NOT_SENTENCE_TERMS = frozenset({""} | _CLITICS)
-
-
 def term_set(text: str) -> frozenset[str]:
     """The distinct stemmed content terms of a short text (a sentence or a title), cheaply."""
     if text.isascii():
@@ -304,10 +304,10 @@ def term_set(text: str) -> frozenset[str]:
     # numbers: bytes.translate and split find the letter runs about five times as fast as the regex, and
     # only a text with a digit (a third of news sentences) needs the regex for its numbers.
     raw = low.encode("ascii")
-    terms = frozenset(map(_ASCII_TERMS.__getitem__, raw.translate(_LETTER_RUNS).split()))
+    terms: Iterable[str] = map(_ASCII_TERMS.__getitem__, raw.translate(_LETTER_RUNS).split())
     if len(raw.translate(None, _DIGITS)) != len(raw):
-        terms |= frozenset(map(_TERMS.__getitem__, _NUMBER.findall(low)))
-    return terms - _NOT_SENTENCE_TERMS
+        terms = chain(terms, map(_TERMS.__getitem__, _NUMBER.findall(low)))  # no number is a clitic tail
+    return frozenset(filter(None, terms))
 
 
 def shingles(tokens: list[str], n: int) -> list[str]:
