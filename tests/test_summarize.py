@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from bot.core.summarize import (
+    _centrality,
     best_headline,
     boilerplate_kind,
     clean_sentence,
@@ -200,3 +203,16 @@ def test_prepared_titles_give_the_same_headline() -> None:
     assert best_headline([], sentence_candidates(CLEAN, 0), weights) == headline(
         [], sentence_candidates(CLEAN, 0), weights
     )
+
+
+def test_summary_scores_do_not_depend_on_how_a_term_set_was_built() -> None:
+    """Equal term sets score exactly alike, whatever their iteration order (it changes with PYTHONHASHSEED)."""
+    rng = random.Random(5)
+    for _ in range(200):
+        words = [f"term{rng.randrange(10_000)}" for _ in range(30)]
+        weights = {w: rng.choice((1e-3, 1.0, 1e3)) * rng.random() for w in words}
+        shuffled = words[:]
+        rng.shuffle(shuffled)
+        first, second = frozenset(words), frozenset(shuffled)
+        assert first == second
+        assert _centrality(first, weights) == _centrality(second, weights)
