@@ -415,6 +415,37 @@ def test_main_name_ties_do_not_depend_on_the_hash_seed() -> None:
         assert out.stdout.strip() == "achterberg", seed
 
 
+MANY_NAMES = (
+    "Delegates named Voss, Kettering, Halloway, Varnholt, Achterberg, Castemoor, Lindqvist, Brandt, Ruskova, "
+    "Okafor, Marchetti and Delacroix to the panel on Monday."
+)
+KEPT_NAMES = (
+    "from dataclasses import replace\n"
+    "from datetime import UTC, datetime\n"
+    "from bot.core.cluster import EventIndex\n"
+    "from bot.core.tuning import DEFAULT_PARAMS\n"
+    "from bot.models import Article\n"
+    "t = datetime(2031, 5, 4, 8, 0, tzinfo=UTC)\n"
+    "idx = EventIndex(replace(DEFAULT_PARAMS, max_article_terms=2))\n"
+    f"a = idx.assign(Article(id='t', outlet='O', url='', title='', text={MANY_NAMES!r}, published=t), t)\n"
+    "print(' '.join(idx._events[a.event_id].names))\n"
+)
+
+
+def test_names_an_event_keeps_do_not_depend_on_the_hash_seed() -> None:
+    """Past an event's bound on names, the first the text names are kept, whatever the set order."""
+    root = Path(__file__).resolve().parents[1]
+    kept = set()
+    for seed in ("0", "1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", KEPT_NAMES], cwd=root, env=env, capture_output=True, text=True, check=True
+        )
+        kept.add(out.stdout.strip())
+    # The bound is 4 × max_article_terms = 8 names; "Delegates" opens the text, so it is no name.
+    assert kept == {"voss kettering halloway varnholt achterberg castemoor lindqvist brandt"}
+
+
 def test_a_join_resting_on_one_shared_word_is_refused() -> None:
     """Two stories that share only their country's name are two events; a report of the same strike joins."""
     strike = art(

@@ -376,7 +376,10 @@ class EventIndex:
         raw: dict[str, float] = {}
         vec = self._vector(fp.terms, fp.names, raw)
         # Names weighted by the same (1 + log tf)·idf products as the vector: the strongest is who it is about.
-        name_w = {t: raw[t] for t in fp.names if fp.terms.get(t, 0.0) >= 1.0}
+        # In the order the text first names them, not the set's (which changes with PYTHONHASHSEED): an event
+        # keeps a bounded number of names, and which ones fit must not vary from run to run.
+        names = fp.names
+        name_w = {t: w for t, w in raw.items() if t in names and fp.terms[t] >= 1.0}
         # The lead is weighted as the whole text is, but never cut (it holds at most lead_terms terms).
         lead = self._vector(Counter(fp.lead), fp.names, cut=False) if fp.lead else {}
         return _Prepared(
