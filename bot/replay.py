@@ -47,18 +47,21 @@ class ReplayStats:
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, what was wrong)
     warnings: list[tuple[int, str]] = field(default_factory=list)  # kept lines with an unusable field
 
+    @property
+    def rate(self) -> float:
+        """Well-formed articles a second so far (0 before any time has passed)."""
+        return self.articles / self.seconds if self.seconds > 0 else 0.0
+
     def progress_line(self) -> str:
         """One line on a replay still running, for the CLI's progress reports."""
-        rate = self.articles / self.seconds if self.seconds > 0 else 0.0
-        return f"replay: {self.lines:,} lines read, {self.events:,} events so far, {rate:,.0f} articles/s"
+        return f"replay: {self.lines:,} lines read, {self.events:,} events so far, {self.rate:,.0f} articles/s"
 
     def describe(self) -> str:
         """One readable line for the CLI."""
-        rate = self.articles / self.seconds if self.seconds > 0 else 0.0
         return (
             f"replay: {self.lines:,} lines, {self.articles:,} articles, {self.matched:,} matched, "
             f"{self.duplicates:,} duplicates, {self.events:,} events, {len(self.errors):,} malformed lines skipped, "
-            f"{self.seconds:.2f} s ({rate:,.0f} articles/s)"
+            f"{self.seconds:.2f} s ({self.rate:,.0f} articles/s)"
         )
 
 

@@ -290,15 +290,10 @@ class Fingerprint:
 
 def term_set(text: str) -> frozenset[str]:
     """The distinct stemmed content terms of a short text (a sentence or a title), cheaply."""
-    if text.isascii():
-        low = text.lower()
-        if "%" in low or _PER_CENT_HINT.search(low) is not None:
-            low = fold(text).lower()  # the only folding that changes an ASCII text's tokens
-    else:
-        low = fold(text).lower()
-        if not low.isascii():
-            # map() through the term cache: one C-level dict lookup per token instead of three tests and a stem.
-            return frozenset(map(_TERMS.__getitem__, _TOKEN.findall(low))) - _NOT_SENTENCE_TERMS
+    low = fold(text).lower()
+    if not low.isascii():
+        # map() through the term cache: one C-level dict lookup per token instead of three tests and a stem.
+        return frozenset(map(_TERMS.__getitem__, _TOKEN.findall(low))) - _NOT_SENTENCE_TERMS
     # The set is built as the plain rule builds it, token by token in text order, then the non-terms taken
     # out: a set's iteration order depends on how it was built, and summaries sum weights in that order. In
     # ASCII text without a digit the tokens are the letter runs, which bytes.translate and split find in
