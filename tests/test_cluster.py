@@ -478,3 +478,35 @@ def test_a_join_resting_on_one_shared_word_is_refused() -> None:
     without, with_floor = outcomes[0.0][0], outcomes[DEFAULT_PARAMS.min_cosine_beyond_top_term][0]
     assert without.kind == "same_event"  # the cosine alone would join the forecast to the strike, on "Velmora"
     assert with_floor.kind == "new_event"
+
+
+def test_ranked_terms_are_the_vector_sorted_strongest_first() -> None:
+    """A prepared article's ranking is its vector sorted by weight, ties in vector order, cut or not.
+
+    Long texts are cut to max_article_terms by a stable sort, whose order the ranking reuses; short ones are
+    sorted. Texts of repeated words give many tied weights.
+    """
+    rng = random.Random(11)
+    vocab = [f"{a}{b}{c}" for a in "bdfgklmnprstvz" for b in "aeiou" for c in "nrstl"]
+    idx = EventIndex()
+    cut = uncut = 0
+    for i in range(300):
+        n = rng.choice([5, 30, 80, 200, 400])
+        body = " ".join(rng.choice(vocab[: rng.choice([20, 100, len(vocab)])]) for _ in range(n))
+        title = " ".join(rng.choice(vocab) for _ in range(rng.randint(0, 6)))
+        a = idx._prepare(art(f"r{i}", title, body + ".", T0), T0)
+        assert a.ranked == sorted(a.vec.items(), key=lambda tw: tw[1], reverse=True)
+        if len(a.fp.terms) > DEFAULT_PARAMS.max_article_terms:
+            cut += 1
+        else:
+            uncut += 1
+    assert cut > 50 and uncut > 50
+
+
+def test_a_zero_title_weight_leaves_title_only_words_out_of_the_vector() -> None:
+    """title_weight 0 gives title-only terms a count of 0: they get no weight (no log of 0), the rest do."""
+    idx = EventIndex(dataclasses.replace(DEFAULT_PARAMS, title_weight=0.0))
+    a = idx._prepare(art("z1", "Quorvath summit", WIRE, T0), T0)
+    assert a.fp.terms["quorvath"] == 0.0
+    assert "quorvath" not in a.vec and "harbour" in a.vec
+    assert idx.assign(art("z2", "Quorvath summit", WIRE, T0), T0).kind in {"reprint", "new_event"}
