@@ -8,8 +8,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, compress, islice
-from operator import itemgetter
+from itertools import accumulate, chain, compress, islice, repeat
+from operator import add, itemgetter
 
 # Quote and dash variants outlets use for the same text; folding them first means a curly-quoted
 # reprint and a straight-quoted wire copy tokenise identically.
@@ -69,8 +69,11 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-
 _BOUNDARY_CHARS = frozenset('.!?:\n"')
 # The separator before each token is kept: it tells sentence starts and split apostrophes apart.
 _GAP_TOKEN = re.compile(r"([^0-9A-Za-z\u00c0-\uffff]*)([^\W\d_]+|[0-9]+(?:[.,][0-9]+)*)")
-# _GAP_TOKEN's tokens restricted to ASCII text, as a split pattern (gaps and tokens alternate).
-_ASCII_TOKEN = re.compile(r"([A-Za-z]+|[0-9]+(?:[.,][0-9]+)*)")
+# _GAP_TOKEN's tokens in ASCII text, gathered into runs whose tokens are one space apart (in news, ≈ 15
+# tokens a run), as a split pattern: runs and the gaps between them alternate. _ASCII_UNIT is one token,
+# possessive as a token is the longest match anyway.
+_ASCII_UNIT = r"(?:[A-Za-z]++|[0-9]++(?:[.,][0-9]++)*+)"
+_ASCII_RUNS = re.compile(f"({_ASCII_UNIT}(?: {_ASCII_UNIT})*+)")
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -138,6 +141,28 @@ def _cjk_bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
+def _ascii_gaps_tokens(folded: str) -> tuple[list[str], list[str], list[str]]:
+    """_GAP_TOKEN's gaps and tokens of ASCII text, and the tokens lower-cased, as three lists in step."""
+    # In ASCII every character is a token character or a gap character, so splitting on runs of tokens
+    # gives exactly _GAP_TOKEN's gaps between runs; inside a run each gap is one space. The regex then
+    # makes one string per run instead of two per token, str.split cuts the tokens, and lower-casing the
+    # joined runs once (ASCII letters map one to one) replaces one call per token: the fingerprint of a
+    # 2,100-character article takes 1.70 M instructions instead of 2.03 M.
+    parts = _ASCII_RUNS.split(folded)
+    runs = parts[1::2]
+    if not runs:
+        return [], [], []
+    joined = " ".join(runs)
+    toks = joined.split(" ")
+    lows = joined.lower().split(" ")
+    gaps = [" "] * len(toks)
+    # The token index where each run starts: each run holds one token more than it has spaces.
+    starts = accumulate(map(add, map(str.count, runs, repeat(" ")), repeat(1)), initial=0)
+    for start, gap in zip(starts, parts[0:-1:2], strict=False):  # starts has one more, the end
+        gaps[start] = gap
+    return gaps, toks, lows
+
+
 def _scan(text: str) -> tuple[list[str], list[bool]]:
     """Lower-cased tokens of folded text and, in step, whether each was capitalised mid-sentence.
 
@@ -148,20 +173,17 @@ def _scan(text: str) -> tuple[list[str], list[bool]]:
     gaps: Sequence[str]
     toks: Sequence[str]
     if folded.isascii():
-        # In ASCII every character is a token character or a gap character, so splitting on tokens gives
-        # exactly _GAP_TOKEN's gaps and tokens, alternating, ≈ 40 % faster than its findall.
-        parts = _ASCII_TOKEN.split(folded)
-        gaps, toks = parts[0:-1:2], parts[1::2]
+        gaps, toks, lows = _ascii_gaps_tokens(folded)
     elif _CJK.search(folded):
         return _scan_each(folded)
     else:
         pairs = _GAP_TOKEN.findall(folded)
         gaps, toks = zip(*pairs, strict=True) if pairs else ((), ())
+        lows = list(map(str.lower, toks))
     if not toks:
         return [], []
     # Every token maps to one token here, so whole-list operations replace a per-token loop; only the
     # few capitalised tokens and clitics get a look of their own. Same result as _scan_each.
-    lows = list(map(str.lower, toks))
     caps = list(map(str.isupper, map(itemgetter(0), toks)))
     plain_gap = _BOUNDARY_CHARS.isdisjoint
     for i in compress(range(len(caps)), caps):
@@ -269,7 +291,7 @@ _ASCII_TERMS = _AsciiTermCache()
 _LETTER_RUNS = bytes(c if 65 <= c <= 90 or 97 <= c <= 122 else 32 for c in range(256))
 _DIGITS = b"0123456789"
 # _TOKEN on lower-cased ASCII text, without a capturing group (findall then returns the matches as they
-# are, a third faster than _ASCII_TOKEN's).
+# are, a third faster than _ASCII_UNIT's).
 _ASCII_WORDS = re.compile(r"[a-z]+|[0-9]+(?:[.,][0-9]+)*")
 
 
