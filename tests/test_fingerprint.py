@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 
-from bot.core.fingerprint import _scan, fold, words
+from bot.core.fingerprint import _scan, fold, shingles, words
 
 # The tokeniser and the rules of fingerprint._scan spelled out plainly, as the oracle for its shortcuts.
 _GAP_AND_TOKEN = re.compile(r"([^0-9A-Za-z\u00c0-\uffff]*)([^\W\d_]+|[0-9]+(?:[.,][0-9]+)*)")
@@ -61,3 +61,14 @@ def test_scan_matches_the_plain_rule() -> None:
         expected = _reference_scan(text)
         assert _scan(text) == expected, text
         assert words(text) == expected[0], text
+
+
+def test_shingles_are_the_word_n_grams() -> None:
+    """Every run of n consecutive tokens, joined by spaces, in order; a short text gives its whole string."""
+    rng = random.Random(3)
+    for _ in range(500):
+        tokens = [rng.choice("abcde") * rng.randint(1, 3) for _ in range(rng.randint(0, 9))]
+        for n in range(5):
+            grams = [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)] if n else []
+            expected = [" ".join(tokens)] if 0 < len(tokens) < n else grams
+            assert shingles(tokens, n) == expected, (tokens, n)
