@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from bot.models import Article, Event, Report
@@ -73,3 +74,88 @@ def event(
         first_seen=at,
         updated=at + timedelta(minutes=max(len(outlets) - 1, 0)),
     )
+
+
+# Pieces of news text that the summary path's shortcuts must treat exactly as its plain rules do: outlet
+# furniture, abbreviations, initials, decimals, lost apostrophes, curly and tokeniser quotes, stops other than
+# the full stop, non-ASCII letters, CJK stops and odd spacing.
+_TRICKY_PIECES = (
+    "PUBLISHED : Sunday, 4 May, 2031, 11:02am",
+    "Updated: 09:14 GMT",
+    "By Jane Doe",
+    "BY JANE DOE and Ole Brandt",
+    "By Monday, talks had stalled.",
+    "READ MORE: Dock unions threaten strike",
+    "Related | Port fire",
+    "Join our Telegram channel for the latest updates.",
+    "Follow us on Twitter for more.",
+    "PHOTO: Meridian Pictures",
+    "(Photo: Reuters)",
+    "Copyright 2031 Meridian. All rights reserved.",
+    "(c) 2031",
+    "A version of this article appeared in print.",
+    "Subscribe now for unlimited access.",
+    "Click here to read more.",
+    "Reporting by Ole Brandt; Editing by Jana Ruskova.",
+    "See www.example.com or https://example.org/x.html for more.",
+    "Advertisement",
+    "SEOUL (Reuters) - ",
+    "WASHINGTON, March 3 (AP) — ",
+    "The U.S. envoy met Mr. Varnholt and Dr. Achterberg.",
+    "Author J. R. Moravec spoke at 3 p.m. on Jan. 5.",
+    "Prices rose 2.5 per cent, or 1,200 yuan.",
+    "China s envoy said they re sure it s over and he d go, but don t ask.",
+    "Velmora’s ministry said “the fire is out” and ‘contained’.",
+    "``We are done,'' he said .",
+    "Is it over? Yes! Fine…",
+    "“Stop!” she said. He stopped.",
+    "Zürich’s Société Générale café said so.",
+    "港口关闭了。工人受伤！“是吗？”他说。",
+    "It’s 50% — or 60 % — of the total.",
+)
+_TRICKY_WORDS = (
+    "the",
+    "harbour",
+    "ministry",
+    "closed",
+    "port",
+    "after",
+    "fire",
+    "spread",
+    "to",
+    "two",
+    "cranes",
+    "workers",
+    "were",
+    "treated",
+    "for",
+    "smoke",
+    "Castemoor",
+    "Velmora",
+    "Alder",
+    "officials",
+    "said",
+    "talks",
+    "would",
+    "resume",
+    "on",
+    "Thursday",
+    "with",
+    "new",
+    "mediator",
+)
+_TRICKY_GAPS = (" ", " ", " ", "  ", "\n", "\n", "\n", "\n\n", "\r\n", "\r", "\t", "\u2028", "\x85", "\u00a0", ". ")
+
+
+def tricky_text(rng: random.Random, pieces: int = 40) -> str:
+    """A random news-like text mixing plain sentences with the tricky pieces, joined by assorted line breaks."""
+    parts: list[str] = []
+    for _ in range(pieces):
+        if rng.random() < 0.4:
+            parts.append(rng.choice(_TRICKY_PIECES))
+        else:
+            words = rng.choices(_TRICKY_WORDS, k=rng.randint(3, 30))
+            words[0] = words[0].capitalize()
+            parts.append(" ".join(words) + rng.choice((".", ".", ".", "", "?", "!", ".”", ".)")))
+        parts.append(rng.choice(_TRICKY_GAPS))
+    return "".join(parts)

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from bot.core import summarize as summarize_module
 from bot.core.summarize import (
     _centrality,
     best_headline,
@@ -18,6 +19,7 @@ from bot.core.summarize import (
     title_candidate,
 )
 from bot.core.tuning import DEFAULT_PARAMS
+from tests.builders import tricky_text
 
 LOST = "\n".join(
     (
@@ -216,3 +218,15 @@ def test_summary_scores_do_not_depend_on_how_a_term_set_was_built() -> None:
         first, second = frozenset(words), frozenset(shuffled)
         assert first == second
         assert _centrality(first, weights) == _centrality(second, weights)
+
+
+def test_candidates_taken_block_by_block_are_the_whole_text_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lowering and scanning the text a block of lines at a time, of any size, finds the same candidates."""
+    rng = random.Random(7)
+    texts = [tricky_text(rng, rng.randint(5, 120)) for _ in range(2000)]
+    monkeypatch.setattr(summarize_module, "_BLOCK_CHARS", 10**9)  # one block: the plain rule
+    whole = [sentence_candidates(text, 0) for text in texts]
+    assert sum(map(len, whole)) > 5000
+    for size in (1, 60, 700):
+        monkeypatch.setattr(summarize_module, "_BLOCK_CHARS", size)
+        assert [sentence_candidates(text, 0) for text in texts] == whole

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import NamedTuple
@@ -92,6 +92,8 @@ _APOSTROPHE_HINT = re.compile(r" (?:s|t|re|ve|ll|d)\b")
 # Closing quotes and brackets allowed after a sentence's terminal punctuation.
 _CLOSERS = "\"'”’)]"
 _TERMINALS = (".", "!", "?", "…")
+# Characters of article text lowered and scanned for triggers at a time (see _scanned_lines).
+_BLOCK_CHARS = 1500
 _OUTLET_SUFFIX = re.compile(r"\s+[-|–—:]\s+([^-|–—]{2,60})$")
 
 
@@ -202,18 +204,8 @@ def sentence_candidates(text: str, article: int, params: ClusterParams = DEFAULT
     """The first few content sentences of an article's text, boilerplate and non-sentences left out."""
     out: list[Candidate] = []
     limit = params.summary_sentences_per_article
-    scan = text[: params.summary_scan_chars]
-    # Lower-cased for the trigger and start-word tests only, whose words hold no quote or dash: folded first,
-    # one character for one (the lines still pair), a text whose only non-ASCII characters are curly quotes
-    # lower-cases as ASCII, many times faster. A trigger found in the folded text is one the original holds
-    # or one its pattern, run on the original line, rejects: the outcome is the same.
-    scan_low = fold_quotes(scan).lower()
-    # The unanchored triggers the scanned text holds at all, found in one pass each: a line can hold no
-    # others, so the per-line tests below are a few, not all of them.
-    present = tuple((t, i) for t, i in _ANYWHERE_TRIGGERS if t in scan_low)
-    # Line by line, splitting lazily: the work stops at the last candidate needed, not at the scan limit.
-    # Lower-casing never makes or removes a line break, so the lower-cased lines pair with the lines.
-    for line, line_low in zip(scan.splitlines(), scan_low.splitlines(), strict=True):
+    # Line by line, lowered and split lazily: the work stops at the last candidate needed, not at the limit.
+    for line, line_low, present in _scanned_lines(text[: params.summary_scan_chars]):
         line_anywhere = _anywhere_hits(line_low, present) if present else set()
         line_kind = _kind_among(line, line_anywhere | _start_hits(line_low))
         if line_kind in _LINE_PATTERNS:
@@ -243,6 +235,39 @@ def sentence_candidates(text: str, article: int, params: ClusterParams = DEFAULT
             if len(out) >= limit:
                 return out
     return out
+
+
+def _scanned_lines(text: str) -> Iterator[tuple[str, str, tuple[tuple[str, int], ...]]]:
+    """Each line with its folded lower-cased form and the unanchored triggers its block of lines holds."""
+    # Block by block, not all at once: the candidates of a full benchmark text come from the first ≈ 1,200
+    # of its ≈ 2,000 characters, and the trigger scans below cost ≈ 0.7 ns a character each (6.18 → 6.14 M
+    # instructions an article through the tracker).
+    for block in _blocks(text, _BLOCK_CHARS):
+        # Lower-cased for the trigger and start-word tests only, whose words hold no quote or dash: folded
+        # first, one character for one (the lines still pair), a text whose only non-ASCII characters are
+        # curly quotes lower-cases as ASCII, many times faster. A trigger found in the folded text is one the
+        # original holds or one its pattern, run on the original line, rejects: the outcome is the same.
+        block_low = fold_quotes(block).lower()
+        # The unanchored triggers the block holds at all, found in one pass each: a line can hold no others,
+        # so the per-line tests are a few, not all of them.
+        present = tuple((t, i) for t, i in _ANYWHERE_TRIGGERS if t in block_low)
+        # Lower-casing never makes or removes a line break, so the lower-cased lines pair with the lines.
+        for line, line_low in zip(block.splitlines(), block_low.splitlines(), strict=True):
+            yield line, line_low, present
+
+
+def _blocks(text: str, size: int) -> Iterator[str]:
+    """The text in order, in pieces of whole lines of at least `size` characters (the last may be shorter).
+
+    Each piece but the last ends with a line feed, so the pieces' lines are the text's lines: no line break
+    str.splitlines knows ("\\r\\n" among them) spans a cut.
+    """
+    start = 0
+    while cut := text.find("\n", start + size - 1) + 1:
+        yield text[start:cut]
+        start = cut
+    if start < len(text):
+        yield text[start:]
 
 
 def _centrality(terms: frozenset[str], weights: Mapping[str, float]) -> float:
