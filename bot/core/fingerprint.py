@@ -389,7 +389,7 @@ def fingerprint(
     for term in title_terms:
         if term:
             terms[term] = get(term, 0.0) + title_weight
-    # Stopwords ("", ≈ 45 % of the tokens) are filtered out rather than counted and then popped.
+    # Stopwords ("", ≈ 42 % of the tokens) are filtered out rather than counted and then popped.
     body_counts = Counter(filter(None, body_terms))
     # float(n) is exactly 1.0 added n times. A term also in the title adds its body occurrences one at a
     # time, the same float sum as ever; the rest follow in body order.
