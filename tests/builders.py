@@ -108,6 +108,7 @@ _TRICKY_PIECES = (
     "Velmora’s ministry said “the fire is out” and ‘contained’.",
     "``We are done,'' he said .",
     "Is it over? Yes! Fine…",
+    "He paused… Then the talks resumed.",
     "“Stop!” she said. He stopped.",
     "Zürich’s Société Générale café said so.",
     "港口关闭了。工人受伤！“是吗？”他说。",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from bot.core import sentences
 from bot.core.sentences import iter_sentences, split_sentences
+from tests.builders import tricky_text
 
 
 @pytest.mark.parametrize(
@@ -44,3 +48,12 @@ def test_iter_sentences_is_lazy_and_agrees_with_split() -> None:
     assert first == "Mr. Varnholt met Dr. Achterberg."
     short = "Prices rose 2.5 percent. Bonds fell.\n港口关闭了。工人受伤！"
     assert list(iter_sentences(short)) == split_sentences(short)
+
+
+def test_full_stop_lines_split_as_the_general_boundary_splits_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The literal-led boundary taken for lines without other stops gives exactly the general rule's sentences."""
+    rng = random.Random(11)
+    texts = [tricky_text(rng, rng.randint(5, 60)) for _ in range(2000)]
+    fast = [split_sentences(text) for text in texts]
+    monkeypatch.setattr(sentences, "_FULL_STOP_BOUNDARY", sentences._BOUNDARY)  # the general rule everywhere
+    assert [split_sentences(text) for text in texts] == fast

@@ -25,6 +25,10 @@ ABBREVIATIONS = _word_set(
 # "[.!?…][.!?…]*" rather than "[.!?…]+" so that the pattern opens with a character set: the regex engine
 # then skips in C to the next stop instead of trying the whole pattern at every position (2× on a line).
 _BOUNDARY = re.compile(r"""([.!?…][.!?…]*["'”’)\]]*)(\s+)""")
+# In a line whose only stop is the full stop every boundary starts with one, and this literal-led form finds
+# the same boundaries: the engine skips from one full stop to the next instead of testing every character
+# against a set (≈ 60 instructions a character: splitting a benchmark text's lines took 364 k, now 258 k).
+_FULL_STOP_BOUNDARY = re.compile(r"""(\.[.!?…]*["'”’)\]]*)(\s+)""")
 # CJK full stops need no following space; split after one unless a closing quote follows it.
 _CJK_SPLIT = re.compile(r"(?<=[。！？])(?=[^」』”’）)。！？])")
 # Whether a line holds a CJK stop at all: a plain scan, so Latin text never pays for the lookbehind above.
@@ -84,7 +88,8 @@ def line_sentences(line: str) -> Iterator[str]:
 def _split_line(line: str) -> Iterator[str]:
     """Split one stripped paragraph line at sentence boundaries."""
     start = 0
-    for m in _BOUNDARY.finditer(line):
+    boundary = _BOUNDARY if "!" in line or "?" in line or "…" in line else _FULL_STOP_BOUNDARY
+    for m in boundary.finditer(line):
         nxt = _NEXT_START.match(line, m.end())
         if nxt is None:
             continue
