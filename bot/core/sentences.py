@@ -31,8 +31,6 @@ _BOUNDARY = re.compile(r"""([.!?…][.!?…]*["'”’)\]]*)(\s+)""")
 _FULL_STOP_BOUNDARY = re.compile(r"""(\.[.!?…]*["'”’)\]]*)(\s+)""")
 # CJK full stops need no following space; split after one unless a closing quote follows it.
 _CJK_SPLIT = re.compile(r"(?<=[。！？])(?=[^」』”’）)。！？])")
-# Whether a line holds a CJK stop at all: a plain scan, so Latin text never pays for the lookbehind above.
-_HAS_CJK_STOP = re.compile("[。！？]")
 _NEXT_START = re.compile(r"""["'“‘(\[]*([\w])""")
 _INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")
 _CLOSERS = "\"'”’)]"
@@ -77,8 +75,12 @@ def iter_sentences(text: str) -> Iterator[str]:
 
 def line_sentences(line: str) -> Iterator[str]:
     """The sentences of one line (a line break always ends a sentence)."""
-    # isascii() is a flag look-up: ASCII lines, most of them, skip the search for CJK stops.
-    pieces = _CJK_SPLIT.split(line) if not line.isascii() and _HAS_CJK_STOP.search(line) else (line,)
+    # isascii() is a flag look-up: ASCII lines, most of them, skip the search for CJK stops. The others (any
+    # curly quote makes one) are searched with three plain scans, so Latin text never pays for the lookbehind
+    # of _CJK_SPLIT; a regex for the set tested every character at ≈ 25 instructions (splitting a benchmark
+    # text's lines: 259 k instructions, now 202 k).
+    cjk = not line.isascii() and ("。" in line or "！" in line or "？" in line)
+    pieces = _CJK_SPLIT.split(line) if cjk else (line,)
     for piece in pieces:
         piece = piece.strip()
         if piece:
