@@ -12,6 +12,7 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.core import cluster
 from bot.core.cluster import EventIndex, event_id_for
 from bot.core.fingerprint import STOPWORDS, fold, fold_quotes, stem, term_set, words
 from bot.core.tuning import DEFAULT_PARAMS
@@ -510,3 +511,19 @@ def test_a_zero_title_weight_leaves_title_only_words_out_of_the_vector() -> None
     assert a.fp.terms["quorvath"] == 0.0
     assert "quorvath" not in a.vec and "harbour" in a.vec
     assert idx.assign(art("z2", "Quorvath summit", WIRE, T0), T0).kind in {"reprint", "new_event"}
+
+
+def test_adding_a_vector_into_a_total_follows_the_plain_loop() -> None:
+    """_add_into gives the plain loop's values and squared norm to the last bit, into an empty total too."""
+    rng = random.Random(4)
+    for _ in range(2000):
+        total = {f"t{i}": rng.uniform(0.0, 2.0) for i in range(rng.choice([0, 0, 3, 30]))}
+        vec = {f"t{rng.randint(0, 60)}": rng.uniform(0.0, 1.0) for _ in range(rng.randint(0, 40))}
+        norm2 = rng.choice([0.0, rng.uniform(0.0, 9.0)])
+        expected, expected_norm2 = dict(total), norm2
+        for term, w in vec.items():
+            old = expected.get(term, 0.0)
+            new = expected[term] = old + w
+            expected_norm2 += new * new - old * old
+        assert cluster._add_into(total, vec, norm2) == expected_norm2
+        assert total == expected and list(total) == list(expected)
