@@ -9,6 +9,7 @@ import pytest
 from bot.core import summarize as summarize_module
 from bot.core.sentences import split_sentences
 from bot.core.summarize import (
+    Candidate,
     _centrality,
     best_headline,
     boilerplate_kind,
@@ -253,3 +254,31 @@ def test_sentences_with_nothing_to_repair_are_cleaned_and_scored_as_the_plain_ru
     assert sum(summarize_module._REPAIR_HINT.search(raw) is None for raw in raws) > 5000
     for raw in raws:
         assert summarize_module._cleaned(raw) == (clean_sentence(raw), cleanliness(raw)), raw
+
+
+def test_clean_title_collapses_every_kind_of_whitespace_as_the_regex_did() -> None:
+    """Titles are tidied by str.split, which must agree with re's \\s on every whitespace code point."""
+    import re
+    import sys
+
+    spaces = [chr(cp) for cp in range(sys.maxunicode + 1) if chr(cp).isspace() or re.fullmatch(r"\s", chr(cp))]
+    assert len(spaces) > 20
+    rng = random.Random(5)
+    for _ in range(3000):
+        title = "".join(rng.choice([*spaces, "a", "Kim", "-", " - Meridian", "x"]) for _ in range(rng.randint(0, 14)))
+        plain = re.sub(r"\s+", " ", title).strip()
+        assert clean_title(title, "") == plain
+        assert clean_title(title, "Meridian") == clean_title(plain, "Meridian")
+
+
+def test_a_one_sentence_group_scores_as_the_general_rule_says() -> None:
+    """The shortcut for groups of one variant gives the general formula's score to the last bit."""
+    rng = random.Random(9)
+    for _ in range(2000):
+        c = Candidate("A sentence.", frozenset({"a"}), rng.randint(0, 11), rng.randint(0, 7), 1.0)
+        head = rng.uniform(0.0, 5.0)
+        lead = 1.0 + 0.5 / (1 + c.position)
+        assert summarize_module._group_score((head, [c])) == head * lead * (1.0 + 0.25 * (1 - 1))
+        other = c._replace(article=c.article + 1, position=rng.randint(0, 7))
+        two = summarize_module._group_score((head, [c, other]))
+        assert two == head * (1.0 + 0.5 / (1 + min(c.position, other.position))) * 1.25
