@@ -195,7 +195,7 @@ class EventIndex:
     def term_weights(self, title: str, text: str) -> dict[str, float]:
         """Unit-length tf-idf weights of a text under the current document frequencies (no update)."""
         fp = self._fingerprint(title, text)
-        return self._vector(fp.terms, fp.names)
+        return self._unit_vector(self._raw_weights(fp.terms), fp.names)
 
     def assign(self, article: Article, now: datetime) -> Assignment:
         """Place one article: duplicate, reprint, same_event or new_event (with follows when it continues one)."""
@@ -396,15 +396,15 @@ class EventIndex:
         fp = self._fingerprint(article.title, article.text, article.url)
         sig = self._signature(fp)
         self._count_terms(fp.terms)
-        raw: dict[str, float] = {}
-        vec = self._vector(fp.terms, fp.names, raw)
+        raw = self._raw_weights(fp.terms)
+        vec = self._unit_vector(raw, fp.names)
         # Names weighted by the same (1 + log tf)·idf products as the vector: the strongest is who it is about.
         # In the order the text first names them, not the set's (which changes with PYTHONHASHSEED): an event
         # keeps a bounded number of names, and which ones fit must not vary from run to run.
         names = fp.names
         name_w = {t: w for t, w in raw.items() if t in names and fp.terms[t] >= 1.0}
         # The lead is weighted as the whole text is, but never cut (it holds at most lead_terms terms).
-        lead = self._vector(Counter(fp.lead), fp.names, cut=False) if fp.lead else {}
+        lead = self._unit_vector(self._raw_weights(Counter(fp.lead)), fp.names, cut=False) if fp.lead else {}
         # Strongest first, ties in vector order (what heapq.nlargest gives): both the look-up and the posting
         # take a prefix of this one sort. A vector cut to max_article_terms is in that order already: the
         # cut sorted it stably, and dividing by the norm never reverses two weights.
@@ -475,18 +475,8 @@ class EventIndex:
                 delta -= p.anchor_quantity_penalty
         return delta
 
-    def _vector(
-        self,
-        terms: Mapping[str, float],
-        names: frozenset[str] = frozenset(),
-        raw: dict[str, float] | None = None,
-        *,
-        cut: bool = True,
-    ) -> dict[str, float]:
-        """Unit tf-idf vector of term counts (names boosted), cut to the strongest max_article_terms.
-
-        cut=False keeps every term. raw, when given, receives each term's (1 + log tf)·idf before the boost.
-        """
+    def _raw_weights(self, terms: Mapping[str, float]) -> dict[str, float]:
+        """Each term's (1 + log tf)·idf under the current document frequencies; non-positive counts left out."""
         counts = list(terms.values())
         if not counts:
             return {}
@@ -495,15 +485,18 @@ class EventIndex:
         # and the idf from the table of log(d + k); the per-term products run in C.
         idfs = list(map(sub, repeat(self._idf_base()), map(self._log_df.__getitem__, freqs)))
         if min(counts) > 0.0:
-            raw_w = dict(zip(terms, map(mul, map(_TF.__getitem__, counts), idfs), strict=True))
-        else:  # a zero or negative count (a zero title weight): such terms are left out
-            raw_w = {t: _TF[c] * i for t, c, i in zip(terms, counts, idfs, strict=True) if c > 0}
-        if raw is not None:
-            raw.update(raw_w)
-        weights = raw_w.copy()
+            return dict(zip(terms, map(mul, map(_TF.__getitem__, counts), idfs), strict=True))
+        # A zero or negative count (a zero title weight): such terms are left out.
+        return {t: _TF[c] * i for t, c, i in zip(terms, counts, idfs, strict=True) if c > 0}
+
+    def _unit_vector(
+        self, raw: Mapping[str, float], names: frozenset[str] = frozenset(), *, cut: bool = True
+    ) -> dict[str, float]:
+        """Unit vector of raw weights with names boosted, cut to the strongest max_article_terms (cut=False: all)."""
+        weights = dict(raw)
         boost = self.params.entity_weight
         for t in names:
-            w = raw_w.get(t)
+            w = raw.get(t)
             if w is not None:
                 weights[t] = w * boost  # in place: the order stays that of first appearance
         cap = self.params.max_article_terms
@@ -544,9 +537,10 @@ class EventIndex:
         join = b"".join
         keys = np.frombuffer(join([post.keys for post, _ in hits]), dtype=np.int64)
         events = np.frombuffer(join([post.events for post, _ in hits]), dtype=np.int64)
-        products = np.frombuffer(join([post.weights for post, _ in hits])) * np.repeat(
-            [w for _, w in hits], [len(post) for post, _ in hits]
-        )
+        # The array's own repeat: np.repeat on a list converts it through a slow generic path (≈ 4.5 µs
+        # against ≈ 1.3 µs for ten postings).
+        multipliers = np.array([w for _, w in hits]).repeat([len(post) for post, _ in hits])
+        products = np.frombuffer(join([post.weights for post, _ in hits])) * multipliers
         # Grouped by event, then article; a stable sort keeps each article's hits in look-up order.
         order = np.lexsort((keys, events))
         new_key = np.empty(len(order), dtype=bool)
