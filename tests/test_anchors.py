@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.core import anchors
 from bot.core.anchors import MAX_FOUND, NO_ANCHORS, find_anchors
 from bot.core.cluster import EventIndex
 from bot.core.tuning import DEFAULT_PARAMS
@@ -144,3 +146,12 @@ def test_a_shared_date_raises_the_score_unless_it_is_the_publication_day() -> No
     _, on_the_day = _score(today, today_again)
     _, on_the_day_without = _score(today, today_again, anchor_date_bonus=0.0)
     assert on_the_day == on_the_day_without
+
+
+def test_year_matches_are_the_year_patterns_finditer_matches() -> None:
+    """Years found from the places "19" and "20" occur are exactly the regex's own scan, in order."""
+    rng = random.Random(8)
+    pieces = ["19", "20", "2019", "1920", "201", "9", "0", " ", ",", ".", "$", "a", "x2020y", "\n", "192020"]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert [m.span() for m in anchors._year_matches(text)] == [m.span() for m in anchors._YEAR.finditer(text)]

@@ -105,13 +105,31 @@ def find_anchors(text: str, terms: Container[str] | None = None) -> Anchors:
     return Anchors(frozenset(dates), frozenset(quantities))
 
 
+def _year_matches(text: str) -> list[re.Match[str]]:
+    """_YEAR's matches in the text, in order: what finditer gives, found from the places "19" and "20" occur.
+
+    The regex cannot skip ahead to a literal, so finditer tries it at every character (≈ 13.5 µs on a
+    2,100-character article); str.find jumps between the few places a year can start. Two matches never
+    overlap (each is four digits and a word boundary, so another inside it would find a digit where the
+    first needs the boundary), so matching at each such place finds the same ones.
+    """
+    starts: list[int] = []
+    for prefix in ("19", "20"):
+        at = text.find(prefix)
+        while at >= 0:
+            starts.append(at)
+            at = text.find(prefix, at + 1)
+    match = _YEAR.match
+    return [m for at in sorted(starts) if (m := match(text, at)) is not None]
+
+
 def _dates(text: str) -> set[int]:
     """Dates written with day, month name and year (at most MAX_FOUND), page-date lines left out."""
     out: set[int] = set()
     page_date_line: dict[int, bool] = {}  # line start → whether it is a PUBLISHED line or a print note
     # Digits are the same in either case: the scan runs on the text, and only a year's short window
     # before it is lower-cased.
-    for y in _YEAR.finditer(text):
+    for y in _year_matches(text):
         start = y.start()
         if (start and text[start - 1] in _GLUE_BEFORE) or _DECIMAL_AFTER.match(text, y.end()):
             continue
