@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
 from itertools import repeat
-from operator import add, itemgetter, mul, sub, truediv
+from operator import add, ge, itemgetter, mul, sub, truediv
 
 import numpy as np
 from rensa import RMinHash, RMinHashLSH
@@ -405,20 +405,15 @@ class EventIndex:
         name_w = {t: w for t, w in raw.items() if t in names and fp.terms[t] >= 1.0}
         # The lead is weighted as the whole text is, but never cut (it holds at most lead_terms terms).
         lead = self._unit_vector(self._raw_weights(Counter(fp.lead)), fp.names, cut=False) if fp.lead else {}
-        # Strongest first, ties in vector order (what heapq.nlargest gives): both the look-up and the posting
-        # take a prefix of this one sort. A vector cut to max_article_terms is in that order already: the
-        # cut sorted it stably, and dividing by the norm never reverses two weights.
-        if len(raw) > self.params.max_article_terms:
-            ranked = list(vec.items())
-        else:
-            ranked = sorted(vec.items(), key=_second, reverse=True)
         return _Prepared(
             article=article,
             t=self._article_time(article, now),
             fp=fp,
             sig=sig,
             vec=vec,
-            ranked=ranked,
+            # Strongest first, ties in vector order (what heapq.nlargest gives): both the look-up and the
+            # posting take a prefix of this one ranking.
+            ranked=_strongest_first(vec),
             name_w=name_w,
             lead=lead,
             anchors=self._event_anchors(article, fp),
@@ -672,6 +667,17 @@ class EventIndex:
                 del self._by_url[m.url]
         del self._events[ev.id]
         self._by_num.pop(ev.num, None)
+
+
+def _strongest_first(vec: Mapping[str, float]) -> list[tuple[str, float]]:
+    """vec's (term, weight) pairs by weight, strongest first, ties in vec's order (a stable sort)."""
+    items = list(vec.items())
+    values = list(vec.values())
+    # A vector already in that order (every vector cut to max_article_terms: the cut sorted it stably, and
+    # dividing by the norm reverses no two weights) is its own ranking; the test stops at the first rise.
+    if all(map(ge, values, values[1:])):
+        return items
+    return sorted(items, key=_second, reverse=True)
 
 
 def _add_into(total: dict[str, float], vec: Mapping[str, float], norm2: float) -> float:
