@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import re
+import sys
 
 import pytest
 
@@ -223,16 +225,15 @@ def test_summary_scores_do_not_depend_on_how_a_term_set_was_built() -> None:
         assert _centrality(first, weights) == _centrality(second, weights)
 
 
-def test_candidates_taken_block_by_block_are_the_whole_text_s(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_candidates_taken_block_by_block_are_the_whole_text_s() -> None:
     """Lowering and scanning the text a block of lines at a time, of any size, finds the same candidates."""
     rng = random.Random(7)
     texts = [tricky_text(rng, rng.randint(5, 120)) for _ in range(2000)]
-    monkeypatch.setattr(summarize_module, "_BLOCK_CHARS", 10**9)  # one block: the plain rule
-    whole = [sentence_candidates(text, 0) for text in texts]
+    whole = [sentence_candidates(text, 0, block_chars=10**9) for text in texts]  # one block: the plain rule
     assert sum(map(len, whole)) > 5000
     for size in (1, 60, 700):
-        monkeypatch.setattr(summarize_module, "_BLOCK_CHARS", size)
-        assert [sentence_candidates(text, 0) for text in texts] == whole
+        assert [sentence_candidates(text, 0, block_chars=size) for text in texts] == whole
+    assert [sentence_candidates(text, 0) for text in texts] == whole  # the default size
 
 
 # One flaw each, so that a repair the one-search path overlooks is not hidden by another in the same sentence.
@@ -258,9 +259,6 @@ def test_sentences_with_nothing_to_repair_are_cleaned_and_scored_as_the_plain_ru
 
 def test_clean_title_collapses_every_kind_of_whitespace_as_the_regex_did() -> None:
     """Titles are tidied by str.split, which must agree with re's \\s on every whitespace code point."""
-    import re
-    import sys
-
     spaces = [chr(cp) for cp in range(sys.maxunicode + 1) if chr(cp).isspace() or re.fullmatch(r"\s", chr(cp))]
     assert len(spaces) > 20
     rng = random.Random(5)

@@ -87,10 +87,11 @@ def line_sentences(line: str) -> Iterator[str]:
             yield from _split_line(piece)
 
 
-def _split_line(line: str) -> Iterator[str]:
-    """Split one stripped paragraph line at sentence boundaries."""
+def _split_line(line: str, boundary: re.Pattern[str] | None = None) -> Iterator[str]:
+    """Split one stripped paragraph line at sentence boundaries (found by `boundary`; by default the line's)."""
     start = 0
-    boundary = _BOUNDARY if "!" in line or "?" in line or "…" in line else _FULL_STOP_BOUNDARY
+    if boundary is None:
+        boundary = _BOUNDARY if "!" in line or "?" in line or "…" in line else _FULL_STOP_BOUNDARY
     for m in boundary.finditer(line):
         nxt = _NEXT_START.match(line, m.end())
         if nxt is None:
