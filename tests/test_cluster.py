@@ -306,6 +306,24 @@ def test_restore_rebuilds_the_index() -> None:
     assert (copy.kind, copy.event_id) == ("reprint", "ev-stored")
 
 
+def test_word_weights_count_the_held_articles_so_a_restart_weighs_as_before() -> None:
+    """An evicted article's words leave the document frequencies: a restart restoring the held events agrees."""
+    running = EventIndex()
+    running.assign(art("wire", "", WIRE, T0), T0)
+    late = T0 + DEFAULT_PARAMS.retention + timedelta(hours=1)
+    kept = running.assign(art("sport", UNRELATED_TITLE, UNRELATED, late), late)
+    assert running.event_of("wire") is None
+    restarted = EventIndex()
+    restarted.restore(art("sport", UNRELATED_TITLE, UNRELATED, late), kept.event_id, late)
+    for title, text in (("", WIRE), (UNRELATED_TITLE, UNRELATED), (REPRINT_TITLE, REPRINT)):
+        assert running.term_weights(title, text) == restarted.term_weights(title, text)
+    # With every event gone, no word is counted any more: the vocabulary does not grow with uptime.
+    much_later = late + DEFAULT_PARAMS.retention + timedelta(hours=1)
+    running.evict(much_later)
+    assert len(running) == 0
+    assert running.term_weights("", WIRE) == EventIndex().term_weights("", WIRE)
+
+
 def test_bad_input_never_raises() -> None:
     """Empty texts, titles only, missing and future dates, non-English and 1 MB texts are handled."""
     idx = EventIndex()

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
-from itertools import repeat
-from operator import add, ge, itemgetter, mul, sub, truediv
+from itertools import compress, repeat
+from operator import add, ge, itemgetter, mul, not_, sub, truediv
 
 import numpy as np
 from rensa import RMinHash, RMinHashLSH
@@ -67,44 +67,60 @@ class _Member:
     article_id: str
     url: str
     event_id: str
-    digest: np.ndarray | None  # MinHash signature (uint32), None when the text is too short to sign
-    n_shingles: int
-    posted: tuple[str, ...]  # its strongest terms, under which it sits in the inverted index
+    # The MinHash signature's uint32 values as bytes (a third the size of an array object), None when the
+    # text is too short to sign.
+    digest: bytes | None
+    short: bool  # fewer shingles than reprint_min_shingles: a reprint of it must be identical
+    # Its n_posted strongest terms, under which it sits in the inverted index, then all its distinct terms,
+    # counted into the document frequencies while it is held. One tuple, not two: a tuple's header costs
+    # what seven more terms do, and ordering the terms to hold each once cost 7 µs an article.
+    terms: tuple[str, ...]
+    n_posted: int
 
 
-_NO_KEYS = array("q")
+_NO_ENTRIES = array("q")
 _NO_WEIGHTS = array("d")
+# A posting entry packs the article's event number above its member key: both are counters from 0 that
+# stay below 2**31 and 2**32 (four billion articles), so an entry is non-negative and entries order as
+# (event, key) pairs do.
+_KEY_BITS = 32
+
+
+def _entry(num: int, key: int) -> int:
+    """The posting entry of member `key` of event number `num`."""
+    return num << _KEY_BITS | key
 
 
 class _Posting:
-    """The articles filed under one term, oldest first: member keys, their weights and their events' numbers.
+    """The articles filed under one term, oldest first: (event, member) entries and the articles' weights.
 
     Flat typed arrays rather than a dict of float objects: a look-up scores a whole list with numpy over
     their buffers (no copying, no per-entry Python), which is what keeps assign flat as the index grows.
+    Two arrays, not one each for keys and events: most lists hold one or two articles, and each array
+    costs its header and spare room (a third less memory an article).
     """
 
-    __slots__ = ("events", "keys", "weights")
+    __slots__ = ("entries", "weights")
 
     def __init__(self) -> None:
         # Copies of empty arrays: a third of the time of array(typecode), and five postings start per article.
-        self.keys = _NO_KEYS.__copy__()
+        self.entries = _NO_ENTRIES.__copy__()
         self.weights = _NO_WEIGHTS.__copy__()
-        self.events = _NO_KEYS.__copy__()
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.entries)
 
     def pop_oldest(self) -> None:
         """Forget the oldest article filed under the term."""
-        del self.keys[0], self.weights[0], self.events[0]
+        del self.entries[0], self.weights[0]
 
-    def remove(self, key: int) -> None:
-        """Forget one article, if it is still filed here (the cap may have pushed it out already)."""
+    def remove(self, entry: int) -> None:
+        """Forget one article's entry, if it is still filed here (the cap may have pushed it out already)."""
         try:
-            i = self.keys.index(key)
+            i = self.entries.index(entry)
         except ValueError:
             return
-        del self.keys[i], self.weights[i], self.events[i]
+        del self.entries[i], self.weights[i]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +179,15 @@ class EventIndex:
         self._postings: dict[str, _Posting] = {}
         self._by_num: dict[int, _Event] = {}
         self._next_num = 0
+        # Document frequencies over the articles held, not all ever seen: an evicted article's terms are
+        # counted out again. A restart restores the held events, so the restarted index weighs terms as the
+        # running one did, and a bot that runs for months keeps a bounded vocabulary, weighted by the news
+        # of its retention window.
         self._df: Counter[str] = Counter()
         self._n_docs = 0
         # log(d + idf_smoothing) for every document frequency d in 0..n_docs: idf(d) is then
         # 1 + log(n_docs + 1 + k) − log(d + k), one look-up per term instead of one log per distinct d.
-        # A flat array of doubles: 8 bytes per article ever counted, as df counts are never forgotten either.
+        # A flat array of doubles, 8 bytes per article of the most ever held at once.
         self._log_df = array("d", [math.log(params.idf_smoothing)])
         self._expiry: list[tuple[datetime, str]] = []  # lazy min-heap of (last member time, event id)
         self._evicted: list[str] = []  # evicted since the last drain_evicted()
@@ -373,10 +393,10 @@ class EventIndex:
             m = self._members.get(key)
             if m is None or m.digest is None:
                 continue
-            j = float(np.count_nonzero(m.digest == sig.digest)) / len(sig.digest)
+            j = float(np.count_nonzero(np.frombuffer(m.digest, dtype=np.uint32) == sig.digest)) / len(sig.digest)
             # Short texts (headlines) only count as reprints when identical: a few shingles make
             # the estimate too coarse to tell an edited copy from a different headline.
-            need = 0.999 if short or m.n_shingles < p.reprint_min_shingles else p.reprint_jaccard
+            need = 0.999 if short or m.short else p.reprint_jaccard
             if j >= need and j > best_j and m.event_id in self._events:
                 best, best_j = m.event_id, j
         return best, best_j
@@ -384,8 +404,20 @@ class EventIndex:
     def _count_terms(self, terms: Mapping[str, float]) -> None:
         """Update document frequencies with one article's terms."""
         self._n_docs += 1
-        self._log_df.append(math.log(self._n_docs + self.params.idf_smoothing))
+        if len(self._log_df) <= self._n_docs:
+            self._log_df.append(math.log(self._n_docs + self.params.idf_smoothing))
         self._df.update(terms.keys())  # Counter counts an iterable in C
+
+    def _uncount_terms(self, terms: tuple[str, ...]) -> None:
+        """Take a forgotten article's terms out of the document frequencies."""
+        self._n_docs -= 1
+        df = self._df
+        # The look-ups, subtractions and stores run in C (dict.update sets; Counter.update would add); only
+        # the terms no held article has any more are deleted one by one. Half the cost of a plain loop.
+        left = list(map(sub, map(df.__getitem__, terms), repeat(1)))
+        dict.update(df, zip(terms, left, strict=True))
+        for term in compress(terms, map(not_, left)):
+            del df[term]
 
     def _idf_base(self) -> float:
         """1 + log(n_docs + 1 + k): idf(d) is this minus log(d + k)."""
@@ -530,21 +562,21 @@ class EventIndex:
         # (products w·mw; per-article sums by bincount, which adds in array order from 0.0), so the
         # scores are bit-identical to the loop's while the cost no longer follows the number of hits.
         join = b"".join
-        keys = np.frombuffer(join([post.keys for post, _ in hits]), dtype=np.int64)
-        events = np.frombuffer(join([post.events for post, _ in hits]), dtype=np.int64)
+        entries = np.frombuffer(join([post.entries for post, _ in hits]), dtype=np.int64)
         # The array's own repeat: np.repeat on a list converts it through a slow generic path (≈ 4.5 µs
         # against ≈ 1.3 µs for ten postings).
         multipliers = np.array([w for _, w in hits]).repeat([len(post) for post, _ in hits])
         products = np.frombuffer(join([post.weights for post, _ in hits])) * multipliers
-        # Grouped by event, then article; a stable sort keeps each article's hits in look-up order.
-        order = np.lexsort((keys, events))
+        # Grouped by event, then article (the order of the entries); a stable sort keeps each article's hits
+        # in look-up order.
+        order = np.argsort(entries, kind="stable")
         new_key = np.empty(len(order), dtype=bool)
         new_key[0] = True
-        sorted_keys = keys[order]
-        np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new_key[1:])
+        sorted_entries = entries[order]
+        np.not_equal(sorted_entries[1:], sorted_entries[:-1], out=new_key[1:])
         score = np.bincount(np.cumsum(new_key) - 1, weights=products[order])
         first = order[np.flatnonzero(new_key)]  # each article's first hit: where it enters the ranking
-        ev = events[first]
+        ev = entries[first] >> _KEY_BITS
         keep = score > 0.0
         if not keep.all():
             score, first, ev = score[keep], first[keep], ev[keep]
@@ -591,9 +623,17 @@ class EventIndex:
         article, t, fp, sig, anchors = a.article, a.t, a.fp, a.sig, a.anchors
         key = self._next_key
         self._next_key += 1
-        digest = sig.digest if sig is not None else None
+        digest = sig.digest.tobytes() if sig is not None else None
         top = a.ranked[: p.posting_terms]
-        self._members[key] = _Member(article.id, article.url, ev.id, digest, len(fp.shingles), tuple(map(_first, top)))
+        self._members[key] = _Member(
+            article.id,
+            article.url,
+            ev.id,
+            digest,
+            len(fp.shingles) < p.reprint_min_shingles,
+            (*map(_first, top), *fp.terms),
+            len(top),
+        )
         if sig is not None:
             self._lsh.insert(key, sig.minhash)
         self._by_id[article.id] = ev.id
@@ -601,16 +641,15 @@ class EventIndex:
             self._by_url[article.url] = ev.id
         postings = self._postings
         cap = p.posting_cap
-        num = ev.num
+        entry = _entry(ev.num, key)
         for term, w in top:
             posting = postings.get(term)
             if posting is None:
                 posting = postings[term] = _Posting()
-            keys = posting.keys
-            keys.append(key)
+            entries = posting.entries
+            entries.append(entry)
             posting.weights.append(w)
-            posting.events.append(num)
-            if len(keys) > cap:
+            if len(entries) > cap:
                 # Oldest first: the capped list keeps the recent articles, where same events live.
                 posting.pop_oldest()
         ev.members.append(key)
@@ -653,10 +692,12 @@ class EventIndex:
             m = self._members.pop(key, None)
             if m is None:
                 continue
-            for term in m.posted:
+            self._uncount_terms(m.terms[m.n_posted :])
+            entry = _entry(ev.num, key)
+            for term in m.terms[: m.n_posted]:
                 posting = self._postings.get(term)
                 if posting is not None:
-                    posting.remove(key)
+                    posting.remove(entry)
                     if not posting:
                         del self._postings[term]
             if m.digest is not None:
