@@ -83,10 +83,11 @@ class _Member:
 
 _NO_ENTRIES = array("q")
 _NO_WEIGHTS = array("d")
-# A posting entry packs the article's event number above its member key: both are counters from 0 that
-# stay below 2**31 and 2**32 (four billion articles), so an entry is non-negative and entries order as
-# (event, key) pairs do.
+# A posting entry packs the article's event number above its member key. Both are counters from 0, and
+# there are never more events than articles: below 2**31 each (see _add_member), an entry is a
+# non-negative int64 and entries order as (event, key) pairs do.
 _KEY_BITS = 32
+_MAX_MEMBERS = 1 << 31
 
 
 def _entry(num: int, key: int) -> int:
@@ -627,6 +628,9 @@ class EventIndex:
         p = self.params
         article, t, fp, sig, anchors = a.article, a.t, a.fp, a.sig, a.anchors
         key = self._next_key
+        if key >= _MAX_MEMBERS:
+            # Two billion articles since the index was made (a restart makes a new one): decades of polling.
+            raise OverflowError("the event index has taken 2**31 articles; restart to rebuild it from the store")
         self._next_key += 1
         digest = sig.digest if sig is not None else None
         top = a.ranked[: p.posting_terms]
