@@ -356,6 +356,65 @@ def test_per_article_work_is_bounded_by_posting_caps() -> None:
     assert max(len(p) for p in idx._postings.values()) <= DEFAULT_PARAMS.posting_cap
 
 
+def _plain_candidates(idx: EventIndex, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The candidate rule as a plain loop: each held article's score is the sum of its hits' products, in
+    look-up order; an event ranks by its best article, ties by where its first article entered the hits."""
+    scores: dict[int, float] = {}
+    first_hit: dict[int, int] = {}
+    event_of: dict[int, int] = {}
+    position = 0
+    for term, w in ranked[: idx.params.query_terms]:
+        posting = idx._postings.get(term)
+        if posting is None:
+            continue
+        for entry, mw in zip(posting.entries, posting.weights, strict=True):
+            key, num = entry & ((1 << 32) - 1), entry >> 32
+            scores[key] = scores.get(key, 0.0) + mw * w
+            first_hit.setdefault(key, position)
+            event_of[key] = num
+            position += 1
+    best: dict[int, tuple[float, int]] = {}
+    for key, score in scores.items():
+        if score > 0.0:
+            num = event_of[key]
+            top, appears = best.get(num, (score, first_hit[key]))
+            best[num] = (max(top, score), min(appears, first_hit[key]))
+    ranked_events = sorted(best.items(), key=lambda item: (-item[1][0], item[1][1]))
+    return [(idx._by_num[num].id, score) for num, (score, _) in ranked_events[: idx.params.max_candidates]]
+
+
+def test_candidate_look_up_follows_the_plain_rule() -> None:
+    """The numpy look-up over packed posting entries ranks the events and scores them as a plain loop does."""
+    rng = random.Random(7)
+    syllables = ("kor", "vel", "dan", "pyo", "sin", "yal", "mar", "tek")
+    vocabulary = [a + b + c for a in syllables for b in syllables for c in ("ma", "to", "ri", "su", "ne", "lo")]
+    stories = [rng.sample(vocabulary, 10) for _ in range(200)]
+
+    def soup(story: int, n: int) -> str:
+        words = stories[story] + rng.sample(vocabulary, 3)
+        return " ".join(rng.choice(words) for _ in range(n)) + "."
+
+    # Short posting lists, so that they fill and drop their oldest entries.
+    idx = EventIndex(dataclasses.replace(DEFAULT_PARAMS, posting_cap=8))
+    for i in range(600):
+        # An hour apart, on a few stories at a time: events form, close and, after 14 days, leave the index.
+        t = T0 + timedelta(hours=i)
+        story = i // 4 + rng.randrange(4)
+        text = "\n".join(soup(story, rng.randint(8, 30)) for _ in range(4))
+        idx.assign(art(f"a{i}", soup(story, 6), text, t), t)
+    assert max(len(p) for p in idx._postings.values()) == 8
+    assert idx.n_events > 50 and idx.drain_evicted()
+    compared = 0
+    for _ in range(300):
+        story = rng.randrange(140, 155)
+        vec = idx.term_weights(soup(story, 5), soup(story, rng.randint(5, 60)))
+        ranked = cluster._strongest_first(vec)
+        got = [(ev.id, score) for ev, score in idx._candidates(vec, ranked)]
+        assert got == _plain_candidates(idx, ranked)
+        compared += len(got)
+    assert compared > 1000
+
+
 # Two fictional title fights in one arena: the same champion and wording, a different challenger.
 BOUT_A = (
     "Champion Darek Voss defended his heavyweight belt at the Lindqvist Arena on Saturday, stopping Amos "
