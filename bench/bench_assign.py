@@ -339,8 +339,8 @@ def _rss_kb() -> int:
     return 0
 
 
-def _memory(articles: list[Article]) -> tuple[float, float]:
-    """Index memory per article: Python allocations (tracemalloc) and RSS growth (includes the Rust LSH)."""
+def _memory(articles: list[Article]) -> tuple[float, float, int]:
+    """Index memory per article held: Python allocations (tracemalloc), RSS growth (with the Rust LSH), held."""
     gc.collect()
     rss0 = _rss_kb()
     tracemalloc.start()
@@ -353,7 +353,7 @@ def _memory(articles: list[Article]) -> tuple[float, float]:
     used = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     rss = (_rss_kb() - rss0) * 1024
-    return used / len(idx), rss / len(idx)
+    return used / len(idx), rss / len(idx), len(idx)
 
 
 def main() -> None:
@@ -389,9 +389,9 @@ def main() -> None:
         ("short (~6 sentences)", list(Corpus(seed=5).articles(10_000)), True),
         ("full text (ECB+/seed lengths)", RealisticCorpus(seed=5).realistic(5_000, 1.0), False),
     ):
-        py, rss = _memory(articles)
+        py, rss, held = _memory(articles)
         shown = f"{rss / 1024:.1f}" if show_rss else "–"
-        print(f"{label:>38}  {len(articles):>6,}  {py / 1024:>24.1f}  {shown:>29}")
+        print(f"{label:>38}  {held:>6,}  {py / 1024:>24.1f}  {shown:>29}")
     print("\nreproduce: .venv/bin/python -m bench.bench_assign")
 
 

@@ -324,6 +324,22 @@ def test_word_weights_count_the_held_articles_so_a_restart_weighs_as_before() ->
     assert running.term_weights("", WIRE) == EventIndex().term_weights("", WIRE)
 
 
+def test_a_full_index_refuses_an_article_before_counting_it() -> None:
+    """Past 2**31 members an article is refused with a clear error, and the word counts stay the members'."""
+    idx = EventIndex()
+    idx.assign(art("wire", "", WIRE, T0), T0)
+    before = idx.term_weights(REPRINT_TITLE, REPRINT)
+    idx._next_key = cluster._MAX_MEMBERS  # two billion articles later
+    try:
+        idx.assign(art("paper", REPRINT_TITLE, REPRINT, T0), T0)
+    except OverflowError as err:
+        assert "restart" in str(err)
+    else:
+        raise AssertionError("the article was taken")
+    assert idx.term_weights(REPRINT_TITLE, REPRINT) == before
+    assert len(idx) == 1 and idx.n_events == 1
+
+
 def test_bad_input_never_raises() -> None:
     """Empty texts, titles only, missing and future dates, non-English and 1 MB texts are handled."""
     idx = EventIndex()
