@@ -384,7 +384,7 @@ def _plain_candidates(idx: EventIndex, ranked: list[tuple[str, float]]) -> list[
         if posting is None:
             continue
         for entry, mw in zip(posting.entries, posting.weights, strict=True):
-            key, num = entry & ((1 << 32) - 1), entry >> 32
+            num, key = divmod(entry, 1 << cluster._KEY_BITS)
             scores[key] = scores.get(key, 0.0) + mw * w
             first_hit.setdefault(key, position)
             event_of[key] = num

@@ -61,6 +61,8 @@ class _Signature:
 
     minhash: RMinHash
     digest: bytes  # the signature's values as uint32s: what members keep to verify candidates
+    # Fewer shingles than reprint_min_shingles: too coarse an estimate, so a reprint must be identical.
+    short: bool
 
 
 @dataclass(slots=True)
@@ -73,7 +75,7 @@ class _Member:
     # The MinHash signature's uint32 values as bytes (521 bytes against a numpy array's 600), None when
     # the text is too short to sign.
     digest: bytes | None
-    short: bool  # fewer shingles than reprint_min_shingles: a reprint of it must be identical
+    short: bool  # its signature's: a reprint of it must be identical
     # Its n_posted strongest terms, under which it sits in the inverted index, then all its distinct terms,
     # counted into the document frequencies while it is held. One tuple, not two: a tuple's header costs
     # what seven more terms do, and ordering the terms to hold each once cost 7 µs an article.
@@ -84,7 +86,7 @@ class _Member:
 _NO_ENTRIES = array("q")
 _NO_WEIGHTS = array("d")
 # A posting entry packs the article's event number above its member key. Both are counters from 0, and
-# there are never more events than articles: below 2**31 each (see _add_member), an entry is a
+# there are never more events than articles: below 2**31 each (see _prepare), an entry is a
 # non-negative int64 and entries order as (event, key) pairs do.
 _KEY_BITS = 32
 _MAX_MEMBERS = 1 << 31
@@ -234,7 +236,7 @@ class EventIndex:
         t, fp, vec, name_w, anchors = a.t, a.fp, a.vec, a.name_w, a.anchors
         top_name = max(name_w, key=lambda k: (name_w[k], k)) if name_w else ""
 
-        best_reprint, reprint_j = self._find_reprint(a.sig, len(fp.shingles))
+        best_reprint, reprint_j = self._find_reprint(a.sig)
         if best_reprint is not None and not fp.has_body and t - self._events[best_reprint].last > p.quiet_window:
             # A headline-only copy of a headline in a closed event is a recurring title ("Stocks close
             # higher"), not a reprint: it goes through the open-event test like any headline. UCI B3 F1
@@ -380,16 +382,16 @@ class EventIndex:
         mh = RMinHash(num_perm=self.params.num_perm, seed=_MINHASH_SEED)
         mh.update(fp.shingles)
         # Through array, not numpy: a list of ints converts in half the time (4.7 against 8.2 µs).
-        return _Signature(mh, array(_UINT32, mh.digest()).tobytes())
+        short = len(fp.shingles) < self.params.reprint_min_shingles
+        return _Signature(mh, array(_UINT32, mh.digest()).tobytes(), short)
 
-    def _find_reprint(self, sig: _Signature | None, n_shingles: int) -> tuple[str | None, float]:
+    def _find_reprint(self, sig: _Signature | None) -> tuple[str | None, float]:
         """The held event containing the closest near-copy of this text, with its estimated Jaccard."""
         if sig is None:
             return None, 0.0
         p = self.params
         best: str | None = None
         best_j = 0.0
-        short = n_shingles < p.reprint_min_shingles
         mine = np.frombuffer(sig.digest, dtype=np.uint32)
         keys = self._lsh.query(sig.minhash)
         if len(keys) > p.reprint_max_verify:
@@ -403,7 +405,7 @@ class EventIndex:
             j = float(np.count_nonzero(np.frombuffer(m.digest, dtype=np.uint32) == mine)) / len(mine)
             # Short texts (headlines) only count as reprints when identical: a few shingles make
             # the estimate too coarse to tell an edited copy from a different headline.
-            need = 0.999 if short or m.short else p.reprint_jaccard
+            need = 0.999 if sig.short or m.short else p.reprint_jaccard
             if j >= need and j > best_j and m.event_id in self._events:
                 best, best_j = m.event_id, j
         return best, best_j
@@ -634,14 +636,14 @@ class EventIndex:
         article, t, fp, sig, anchors = a.article, a.t, a.fp, a.sig, a.anchors
         key = self._next_key
         self._next_key += 1
-        digest = sig.digest if sig is not None else None
+        digest, short = (sig.digest, sig.short) if sig is not None else (None, False)
         top = a.ranked[: p.posting_terms]
         self._members[key] = _Member(
             article.id,
             article.url,
             ev.id,
             digest,
-            len(fp.shingles) < p.reprint_min_shingles,
+            short,
             (*map(_first, top), *fp.terms),
             len(top),
         )
