@@ -315,7 +315,8 @@ class Fingerprint:
     # Terms capitalised mid-sentence somewhere in the body: names, boosted as a whole term (so a name that
     # also opens a sentence keeps its boost). Title capitals are excluded: many feeds use Title Case.
     names: frozenset[str] = frozenset()
-    # The first content terms of title + text (stemmed, in order, at most lead_terms): what the lead says.
+    # The distinct terms among the first lead_terms content terms of title + text (stemmed, in order of first
+    # appearance): what the lead says.
     lead: tuple[str, ...] = ()
     has_body: bool = False  # the text (not just a title) had content terms
 
@@ -408,7 +409,9 @@ def fingerprint(
     entities = set(filter(None, compress(title_terms, title_caps)))
     entities.update(names)  # only counted and intersected, so their order does not matter
     # In reading order, title first; URL words are no part of what the article itself says first.
-    lead = tuple(islice(filter(None, chain(title_terms, body_terms)), lead_terms)) if lead_terms > 0 else ()
+    lead: tuple[str, ...] = ()
+    if lead_terms > 0:
+        lead = tuple(dict.fromkeys(islice(filter(None, chain(title_terms, body_terms)), lead_terms)))
     # URL words only supplement a text: an article with no content terms of its own is not matched by its
     # slug alone (two empty items at /empty and /empty2 are not one event).
     if url_weight > 0.0 and url and terms:
