@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from bot.core import summarize as summarize_module
+from bot.core.fingerprint import term_set
 from bot.core.sentences import split_sentences
 from bot.core.summarize import (
     Candidate,
@@ -235,6 +236,28 @@ def test_candidates_taken_block_by_block_are_the_whole_text_s() -> None:
     for size in (1, 60, 700):
         assert [sentence_candidates(text, 0, block_chars=size) for text in texts] == whole
     assert [sentence_candidates(text, 0) for text in texts] == whole  # the default size
+
+
+def test_sentences_met_before_give_the_candidates_the_plain_rules_give() -> None:
+    """Sentences prepared once and looked up again (wire copies) give what cleaning and term_set give."""
+    rng = random.Random(17)
+    # Texts that share sentences, as copies of one story do, and more distinct ones than the cache holds.
+    pool = [raw for _ in range(600) for raw in split_sentences(tricky_text(rng, 12))]
+    texts = ["\n".join(rng.choices(pool, k=rng.randint(1, 12))) for _ in range(3000)]
+    found = [sentence_candidates(text, 0) for text in texts]
+    assert sum(map(len, found)) > 5000
+    for text, cands in zip(texts, found, strict=True):
+        for c in cands:
+            assert c.terms == term_set(c.text)
+            assert c.text in {clean_sentence(raw) for raw in split_sentences(text)}
+        summarize_module._PREPARED.clear()
+        assert sentence_candidates(text, 0) == cands  # as when every sentence is met for the first time
+    # Each sentence as received is prepared once and then looked up, also past the bound that clears the cache.
+    assert len(pool) > 2 * 2048
+    for raw in pool:
+        s, clean, terms = summarize_module._PREPARED[raw]
+        assert (s, clean) == (clean_sentence(raw), cleanliness(raw))
+        assert terms == (term_set(s) if 40 <= len(s) <= 320 else frozenset())
 
 
 # One flaw each, so that a repair the one-search path overlooks is not hidden by another in the same sentence.
