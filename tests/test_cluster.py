@@ -372,9 +372,10 @@ def test_per_article_work_is_bounded_by_posting_caps() -> None:
     assert max(len(p) for p in idx._postings.values()) <= DEFAULT_PARAMS.posting_cap
 
 
-def _plain_candidates(idx: EventIndex, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+def _plain_candidates(idx: EventIndex, ranked: list[tuple[str, float]]) -> tuple[list[tuple[str, float]], list[int]]:
     """The candidate rule as a plain loop: each held article's score is the sum of its hits' products, in
-    look-up order; an event ranks by its best article, ties by where its first article entered the hits."""
+    look-up order; an event ranks by its best article, ties by where its first article entered the hits.
+    The closest articles: those scoring at least reprint_min_cosine, best first, ties by (event, key)."""
     scores: dict[int, float] = {}
     first_hit: dict[int, int] = {}
     event_of: dict[int, int] = {}
@@ -396,7 +397,10 @@ def _plain_candidates(idx: EventIndex, ranked: list[tuple[str, float]]) -> list[
             top, appears = best.get(num, (score, first_hit[key]))
             best[num] = (max(top, score), min(appears, first_hit[key]))
     ranked_events = sorted(best.items(), key=lambda item: (-item[1][0], item[1][1]))
-    return [(idx._by_num[num].id, score) for num, (score, _) in ranked_events[: idx.params.max_candidates]]
+    events = [(idx._by_num[num].id, score) for num, (score, _) in ranked_events[: idx.params.max_candidates]]
+    near = [key for key, score in scores.items() if score >= idx.params.reprint_min_cosine]
+    near.sort(key=lambda key: (-scores[key], event_of[key], key))
+    return events, near[: idx.params.reprint_max_verify]
 
 
 def test_candidate_look_up_follows_the_plain_rule() -> None:
@@ -420,15 +424,16 @@ def test_candidate_look_up_follows_the_plain_rule() -> None:
         idx.assign(art(f"a{i}", soup(story, 6), text, t), t)
     assert max(len(p) for p in idx._postings.values()) == 8
     assert idx.n_events > 50 and idx.drain_evicted()
-    compared = 0
+    compared = closest = 0
     for _ in range(300):
         story = rng.randrange(140, 155)
         vec = idx.term_weights(soup(story, 5), soup(story, rng.randint(5, 60)))
         ranked = cluster._strongest_first(vec)
-        got = [(ev.id, score) for ev, score in idx._candidates(vec, ranked)]
-        assert got == _plain_candidates(idx, ranked)
-        compared += len(got)
-    assert compared > 1000
+        events, near = idx._candidates(vec, ranked)
+        assert ([(ev.id, score) for ev, score in events], near) == _plain_candidates(idx, ranked)
+        compared += len(events)
+        closest += len(near)
+    assert compared > 1000 and closest > 300
 
 
 # Two fictional title fights in one arena: the same champion and wording, a different challenger.
@@ -620,3 +625,42 @@ def test_adding_a_vector_into_a_total_follows_the_plain_loop() -> None:
             expected_norm2 += new * new - old * old
         assert cluster._add_into(total, vec, norm2) == expected_norm2
         assert total == expected and list(total) == list(expected)
+
+
+def _packed(values: list[int]) -> int:
+    """32-bit values in one int, value i in bits 32i to 32i+31 (a packed MinHash signature)."""
+    return sum(v << (32 * i) for i, v in enumerate(values))
+
+
+def test_packed_signatures_agree_where_their_values_do() -> None:
+    """Comparing two packed signatures counts the equal 32-bit values, as a value-by-value loop does."""
+    rng = random.Random(3)
+    idx = EventIndex()
+    n = DEFAULT_PARAMS.num_perm
+    # Values with all, none, only the top or only the low bits set are where a word-wise trick would slip.
+    edges = (0, 1, 0x7FFFFFFF, 0x80000000, 0x80000001, 0xFFFFFFFF)
+    for _ in range(3000):
+        a = [rng.choice(edges) if rng.random() < 0.3 else rng.getrandbits(32) for _ in range(n)]
+        share = rng.random()
+        b = [x if rng.random() < share else rng.choice((rng.choice(edges), rng.getrandbits(32))) for x in a]
+        agree = cluster._agreeing_values(_packed(a), _packed(b), idx._low_bits, idx._top_bits)
+        assert agree == sum(x == y for x, y in zip(a, b, strict=True))
+
+
+def test_a_word_for_word_copy_is_found_when_its_words_have_left_the_term_index() -> None:
+    """A copy with the very signature of a held article is its reprint, whatever the posting lists hold."""
+    idx = EventIndex(dataclasses.replace(DEFAULT_PARAMS, posting_cap=2))
+    first = idx.assign(art("wire", "", WIRE, T0, outlet="Meridian"), T0)
+    # Later reports in the same words push the wire story out of every posting list it was filed under.
+    for i in range(6):
+        t = T0 + timedelta(minutes=10 * (i + 1))
+        idx.assign(art(f"other{i}", "", f"{WIRE}\nUpdate {i}: officials added more on day {i}.", t), t)
+    wire_key = next(key for key, m in idx._members.items() if m.article_id == "wire")
+    assert all(e & cluster._KEY_MASK != wire_key for p in idx._postings.values() for e in p.entries)
+    later = T0 + timedelta(hours=2)
+    copy = idx.assign(art("copy", "", WIRE, later, outlet="Paper"), later)
+    assert copy.kind == "reprint" and copy.event_id == first.event_id and copy.score == 1.0
+    # Evicted events leave no signature behind.
+    gone = later + DEFAULT_PARAMS.retention + timedelta(hours=1)
+    idx.evict(gone)
+    assert len(idx) == 0 and not idx._by_digest

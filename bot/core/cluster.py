@@ -1,4 +1,4 @@
-"""The streaming event index: duplicates, reprints (MinHash LSH), same-event reports and follow-ups."""
+"""The streaming event index: duplicates, reprints (MinHash), same-event reports and follow-ups."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from itertools import compress, repeat
 from operator import add, ge, itemgetter, mul, not_, sub, truediv
 
 import numpy as np
-from rensa import RMinHash, RMinHashLSH
+from rensa import RMinHash
 
 from bot.core.anchors import NO_ANCHORS, Anchors, find_anchors
 from bot.core.fingerprint import Fingerprint, fingerprint
@@ -57,10 +57,11 @@ def event_id_for(article_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Signature:
-    """A MinHash (what the LSH takes) and its digest (what we keep to verify candidates)."""
+    """A text's MinHash signature: what estimates its shingle Jaccard to another text's."""
 
-    minhash: RMinHash
-    digest: bytes  # the signature's values as uint32s: what members keep to verify candidates
+    # The signature's num_perm 32-bit values in one int (value i in bits 32i to 32i+31): two signatures are
+    # compared word by word with a few whole-int operations (see _agreeing_values), no array made.
+    digest: int
     # Fewer shingles than reprint_min_shingles: too coarse an estimate, so a reprint must be identical.
     short: bool
 
@@ -72,9 +73,8 @@ class _Member:
     article_id: str
     url: str
     event_id: str
-    # The MinHash signature's uint32 values as bytes (521 bytes against a numpy array's 600), None when
-    # the text is too short to sign.
-    digest: bytes | None
+    # Its MinHash signature packed into one int (_Signature.digest: 536 bytes), None for an empty text.
+    digest: int | None
     short: bool  # its signature's: a reprint of it must be identical
     # Its n_posted strongest terms, under which it sits in the inverted index, then all its distinct terms,
     # counted into the document frequencies while it is held. One tuple, not two: a tuple's header costs
@@ -89,6 +89,7 @@ _NO_WEIGHTS = array("d")
 # there are never more events than articles: below 2**31 each (see _prepare), an entry is a
 # non-negative int64 and entries order as (event, key) pairs do.
 _KEY_BITS = 32
+_KEY_MASK = (1 << _KEY_BITS) - 1
 _MAX_MEMBERS = 1 << 31
 
 
@@ -158,7 +159,7 @@ class _Event:
     # Body names → summed idf weight over members, and the strongest one: who the event is about.
     names: dict[str, float] = field(default_factory=dict)
     top_name: str = ""
-    members: list[int] = field(default_factory=list)  # member keys (also the LSH keys)
+    members: list[int] = field(default_factory=list)  # member keys
     # Sum of the members' unit lead vectors (their lead terms' weights, see _prepare) and its squared norm.
     lead: dict[str, float] = field(default_factory=dict)
     lead_norm2: float = 0.0
@@ -168,13 +169,15 @@ class _Event:
 
 
 class EventIndex:
-    """Assigns each arriving article to an event; candidate look-ups go through LSH and an inverted index."""
+    """Assigns each arriving article to an event; candidate look-ups go through an inverted index of terms."""
 
     def __init__(self, params: ClusterParams = DEFAULT_PARAMS) -> None:
         self.params = params
-        # rensa requires a threshold but its query ignores it: the bands alone decide the candidates, and
-        # _find_reprint verifies each against reprint_jaccard.
-        self._lsh = RMinHashLSH(threshold=params.reprint_jaccard, num_perm=params.num_perm, num_bands=params.lsh_bands)
+        # Signature → the newest member with it: a word-for-word copy is found however common its words.
+        self._by_digest: dict[int, int] = {}
+        # Per 32-bit value of a packed signature: its low 31 bits set, and its top bit set.
+        self._low_bits = int.from_bytes(b"\xff\xff\xff\x7f" * params.num_perm, "little")
+        self._top_bits = int.from_bytes(b"\x00\x00\x00\x80" * params.num_perm, "little")
         self._members: dict[int, _Member] = {}
         self._next_key = 0
         self._by_id: dict[str, str] = {}
@@ -236,7 +239,8 @@ class EventIndex:
         t, fp, vec, name_w, anchors = a.t, a.fp, a.vec, a.name_w, a.anchors
         top_name = max(name_w, key=lambda k: (name_w[k], k)) if name_w else ""
 
-        best_reprint, reprint_j = self._find_reprint(a.sig)
+        scored, closest = self._candidates(vec, a.ranked)
+        best_reprint, reprint_j = self._find_reprint(a.sig, closest)
         if best_reprint is not None and not fp.has_body and t - self._events[best_reprint].last > p.quiet_window:
             # A headline-only copy of a headline in a closed event is a recurring title ("Stocks close
             # higher"), not a reprint: it goes through the open-event test like any headline. UCI B3 F1
@@ -247,7 +251,6 @@ class EventIndex:
             self._add_member(ev, a)
             return Assignment(article.id, ev.id, "reprint", score=round(reprint_j, 4))
 
-        scored = self._candidates(vec, a.ranked)
         # Centroid cosines are computed only for the candidates a test below reaches (the tests run in an
         # order that skips closed, conflicting and too-recent events first; the outcome is the same).
         cosines: list[float | None] = [None] * len(scored)
@@ -383,26 +386,27 @@ class EventIndex:
         mh.update(fp.shingles)
         # Through array, not numpy: a list of ints converts in half the time (4.7 against 8.2 µs).
         short = len(fp.shingles) < self.params.reprint_min_shingles
-        return _Signature(mh, array(_UINT32, mh.digest()).tobytes(), short)
+        return _Signature(int.from_bytes(array(_UINT32, mh.digest()).tobytes(), "little"), short)
 
-    def _find_reprint(self, sig: _Signature | None) -> tuple[str | None, float]:
-        """The held event containing the closest near-copy of this text, with its estimated Jaccard."""
+    def _find_reprint(self, sig: _Signature | None, closest: list[int]) -> tuple[str | None, float]:
+        """The held event containing the closest near-copy of this text, with its estimated Jaccard.
+
+        closest: the member keys the term index ranks nearest (see _candidates), to which the held article
+        with the very same signature, if any, is added: the candidates whose signatures are compared.
+        """
         if sig is None:
             return None, 0.0
         p = self.params
+        same = self._by_digest.get(sig.digest)
+        keys = closest if same is None or same in closest else [same, *closest]
+        mine, low, top = sig.digest, self._low_bits, self._top_bits
         best: str | None = None
         best_j = 0.0
-        mine = np.frombuffer(sig.digest, dtype=np.uint32)
-        keys = self._lsh.query(sig.minhash)
-        if len(keys) > p.reprint_max_verify:
-            # Buckets swollen by common phrases: verify the newest only (keys grow with arrival, and
-            # republications follow their original closely), so the cost per article stays bounded.
-            keys = heapq.nlargest(p.reprint_max_verify, keys)
         for key in keys:
             m = self._members.get(key)
             if m is None or m.digest is None:
                 continue
-            j = float(np.count_nonzero(np.frombuffer(m.digest, dtype=np.uint32) == mine)) / len(mine)
+            j = _agreeing_values(mine, m.digest, low, top) / p.num_perm
             # Short texts (headlines) only count as reprints when identical: a few shingles make
             # the estimate too coarse to tell an edited copy from a different headline.
             need = 0.999 if sig.short or m.short else p.reprint_jaccard
@@ -556,21 +560,24 @@ class EventIndex:
             return 0.0
         return sum(map(mul, lead.values(), map(ev.lead.get, lead, repeat(0.0)))) / math.sqrt(ev.lead_norm2)
 
-    def _candidates(self, vec: Mapping[str, float], ranked: list[tuple[str, float]]) -> list[tuple[_Event, float]]:
-        """Events of the articles sharing this one's strongest terms, with their best member cosine.
+    def _candidates(
+        self, vec: Mapping[str, float], ranked: list[tuple[str, float]]
+    ) -> tuple[list[tuple[_Event, float]], list[int]]:
+        """Events of the articles sharing this one's strongest terms, with their best member cosine, and the
+        keys of the reprint_max_verify closest articles.
 
         The member cosine is the dot product restricted to both articles' strongest terms (query_terms
         of this one, posting_terms of the held one): those carry most of each unit vector's weight.
         At most max_candidates events, best member first; ties in the order the events first appear in
-        the posting lists (strongest term first, oldest article first).
+        the posting lists (strongest term first, oldest article first). The articles likewise.
         """
         p = self.params
         if not vec:
-            return []
+            return [], []
         postings = self._postings
         hits = [(post, w) for term, w in ranked[: p.query_terms] if (post := postings.get(term)) is not None]
         if not hits:
-            return []
+            return [], []
         # Every (article, term) hit in look-up order, gathered from the lists' buffers in C. numpy then
         # does per list what a dict loop did per entry, with the same float operations in the same order
         # (products w·mw; per-article sums by bincount, which adds in array order from 0.0), so the
@@ -595,7 +602,7 @@ class EventIndex:
         if not keep.all():
             score, first, ev = score[keep], first[keep], ev[keep]
             if not len(score):
-                return []
+                return [], []
         new_ev = np.empty(len(ev), dtype=bool)
         new_ev[0] = True
         np.not_equal(ev[1:], ev[:-1], out=new_ev[1:])
@@ -604,9 +611,14 @@ class EventIndex:
         appears = np.minimum.reduceat(first, ev_starts)
         top = np.lexsort((appears, -best))[: p.max_candidates]
         by_num = self._by_num
-        return [
+        events = [
             (by_num[num], cos_m) for num, cos_m in zip(ev[ev_starts][top].tolist(), best[top].tolist(), strict=True)
         ]
+        near = np.flatnonzero(score >= p.reprint_min_cosine)
+        if not len(near):
+            return events, []
+        closest = first[near[np.argsort(-score[near], kind="stable")[: p.reprint_max_verify]]]
+        return events, (entries[closest] & _KEY_MASK).tolist()
 
     def _rests_on_one_term(self, vec: Mapping[str, float], ev: _Event) -> bool:
         """True when the centroid cosine without its strongest shared term is below min_cosine_beyond_top_term."""
@@ -632,7 +644,7 @@ class EventIndex:
         return ev
 
     def _add_member(self, ev: _Event, a: _Prepared) -> None:
-        """Add an article to an event: centroid, names, time span, LSH and inverted index."""
+        """Add an article to an event: centroid, names, time span, signature and inverted index."""
         p = self.params
         article, t, fp, sig, anchors = a.article, a.t, a.fp, a.sig, a.anchors
         key = self._next_key
@@ -649,7 +661,7 @@ class EventIndex:
             len(top),
         )
         if sig is not None:
-            self._lsh.insert(key, sig.minhash)
+            self._by_digest[sig.digest] = key
         self._by_id[article.id] = ev.id
         if article.url:
             self._by_url[article.url] = ev.id
@@ -714,14 +726,22 @@ class EventIndex:
                     posting.remove(entry)
                     if not posting:
                         del self._postings[term]
-            if m.digest is not None:
-                self._lsh.remove(key)
+            if m.digest is not None and self._by_digest.get(m.digest) == key:
+                del self._by_digest[m.digest]
             if self._by_id.get(m.article_id) == ev.id:
                 del self._by_id[m.article_id]
             if m.url and self._by_url.get(m.url) == ev.id:
                 del self._by_url[m.url]
         del self._events[ev.id]
         self._by_num.pop(ev.num, None)
+
+
+def _agreeing_values(a: int, b: int, low_bits: int, top_bits: int) -> int:
+    """How many of two packed signatures' 32-bit values are equal (low_bits, top_bits: see EventIndex)."""
+    x = a ^ b  # a value is equal where its word of x is zero
+    # Per word, (x & low) + low sets the top bit when any low bit is set, and carries no further; or-ing x in
+    # adds the top bit itself. The words left without a top bit are the zero ones.
+    return (~(((x & low_bits) + low_bits) | x) & top_bits).bit_count()
 
 
 def _strongest_first(vec: Mapping[str, float]) -> list[tuple[str, float]]:
