@@ -373,7 +373,8 @@ def _memory(articles: list[Article], traced: bool) -> tuple[float, int]:
     """Index memory per article held, and how many are held.
 
     traced: Python allocations (tracemalloc); else the growth of the resident set (Linux), which also holds
-    the Rust LSH and the allocator's spare room. Not both at once: tracemalloc's own records would swell it.
+    native memory (numpy, rensa) and the allocator's spare room. Not both at once: tracemalloc's own records would
+    swell it.
     """
     gc.collect()
     rss0 = _rss_kb()
@@ -419,7 +420,7 @@ def main() -> None:
         shown = ", ".join(f"{rate:,.0f}/s {batch:,} at a time" for batch, rate in rates)
         print(f"real ECB+ documents ({len(ecbplus):,}) through the tracker, no topic rules: {shown}")
     print("\nindex memory per article (target 10 KB = 9.8 KiB)")
-    print(f"{'articles':>38}  {'held':>6}  {'KiB Python (tracemalloc)':>24}  {'KiB RSS growth (with the LSH)':>29}")
+    print(f"{'articles':>38}  {'held':>6}  {'KiB Python (tracemalloc)':>24}  {'KiB resident (RSS growth)':>29}")
     for label, full_text in (("short (~6 sentences)", False), ("full text (ECB+/seed lengths)", True)):
         py, held = _fresh(_memory_of, full_text, True)
         rss, _ = _fresh(_memory_of, full_text, False)
