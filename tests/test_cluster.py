@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import random
 import re
@@ -664,3 +665,20 @@ def test_a_word_for_word_copy_is_found_when_its_words_have_left_the_term_index()
     gone = later + DEFAULT_PARAMS.retention + timedelta(hours=1)
     idx.evict(gone)
     assert len(idx) == 0 and not idx._by_digest
+
+
+def test_an_event_s_summed_vectors_stay_bounded_as_reports_arrive() -> None:
+    """Centroid and summed leads keep at most twice max_centroid_terms terms, however many reports add new ones."""
+    idx = EventIndex(dataclasses.replace(DEFAULT_PARAMS, max_centroid_terms=20))
+    rng = random.Random(11)
+    event_ids = set()
+    for i in range(40):
+        t = T0 + timedelta(minutes=5 * i)
+        # The same wire story under a new opening line of its own: each report's lead brings new words.
+        opening = " ".join(f"word{rng.randrange(10**6)}" for _ in range(8)) + "."
+        event_ids.add(idx.assign(art(f"r{i}", "", f"{opening}\n{WIRE}", t, outlet=f"Outlet {i}"), t).event_id)
+    assert len(event_ids) == 1
+    ev = idx._events[event_ids.pop()]
+    assert 20 <= len(ev.lead) <= 40 and 20 <= len(ev.centroid) <= 40
+    assert math.isclose(ev.lead_norm2, sum(w * w for w in ev.lead.values()))
+    assert math.isclose(ev.norm2, sum(w * w for w in ev.centroid.values()))
