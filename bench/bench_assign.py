@@ -372,9 +372,9 @@ def _fresh(fn: Callable[..., _T], *args: object) -> _T:
 def _memory(articles: list[Article], traced: bool) -> tuple[float, int]:
     """Index memory per article held, and how many are held.
 
-    traced: Python allocations (tracemalloc); else the growth of the resident set (Linux), which also holds
-    native memory (numpy, rensa) and the allocator's spare room. Not both at once: tracemalloc's own records would
-    swell it.
+    traced: Python allocations (tracemalloc); else the growth of the resident set (Linux), which also holds the
+    allocators' spare room and anything allocated outside Python's tracing. Not both at once: tracemalloc's
+    own records would swell it.
     """
     gc.collect()
     rss0 = _rss_kb()

@@ -682,3 +682,18 @@ def test_an_event_s_summed_vectors_stay_bounded_as_reports_arrive() -> None:
     assert 20 <= len(ev.lead) <= 40 and 20 <= len(ev.centroid) <= 40
     assert math.isclose(ev.lead_norm2, sum(w * w for w in ev.lead.values()))
     assert math.isclose(ev.norm2, sum(w * w for w in ev.centroid.values()))
+
+
+def test_a_copy_s_signature_stays_filed_while_another_article_with_it_is_held() -> None:
+    """Two held articles with one signature: evicting the newer leaves the older found as an exact copy."""
+    # Posting lists of one article: the newer copy pushes the older out of every list it was filed under.
+    idx = EventIndex(dataclasses.replace(DEFAULT_PARAMS, posting_cap=1))
+    idx.restore(art("a1", "", WIRE, T0), "ev-long", T0)
+    idx.restore(art("a2", "", WIRE, T0 + timedelta(hours=1)), "ev-short", T0 + timedelta(hours=1))
+    # The older article's event lives on with a later report in other words.
+    later = T0 + timedelta(days=10)
+    idx.restore(art("a3", "", FOLLOW_UP, later), "ev-long", later)
+    now = T0 + DEFAULT_PARAMS.retention + timedelta(hours=2)
+    assert idx.evict(now) == ["ev-short"]
+    copy = idx.assign(art("copy", "", WIRE, now, outlet="Paper"), now)
+    assert (copy.kind, copy.event_id, copy.score) == ("reprint", "ev-long", 1.0)

@@ -160,7 +160,8 @@ class _Event:
     names: dict[str, float] = field(default_factory=dict)
     top_name: str = ""
     members: list[int] = field(default_factory=list)  # member keys
-    # Sum of the members' unit lead vectors (their lead terms' weights, see _prepare) and its squared norm.
+    # Sum of the members' unit lead vectors (their lead terms' weights, see _prepare), capped like the
+    # centroid, and its squared norm.
     lead: dict[str, float] = field(default_factory=dict)
     lead_norm2: float = 0.0
     # Dates and quantities its members state (bounded: the first reports carry the event's own).
@@ -173,8 +174,9 @@ class EventIndex:
 
     def __init__(self, params: ClusterParams = DEFAULT_PARAMS) -> None:
         self.params = params
-        # Signature → the newest member with it: a word-for-word copy is found however common its words.
-        self._by_digest: dict[int, int] = {}
+        # Signature → the members with it (a key, or the keys oldest first when copies share it, which is rare):
+        # a word-for-word copy is found however common its words.
+        self._by_digest: dict[int, int | list[int]] = {}
         # Per 32-bit value of a packed signature: its low 31 bits set, and its top bit set.
         self._low_bits = int.from_bytes(b"\xff\xff\xff\x7f" * params.num_perm, "little")
         self._top_bits = int.from_bytes(b"\x00\x00\x00\x80" * params.num_perm, "little")
@@ -379,7 +381,7 @@ class EventIndex:
         )
 
     def _signature(self, fp: Fingerprint) -> _Signature | None:
-        """MinHash of the shingle set and its digest (None for an empty text)."""
+        """The packed MinHash signature of the shingle set, and whether it is short (None for an empty text)."""
         if not fp.shingles:
             return None
         mh = RMinHash(num_perm=self.params.num_perm, seed=_MINHASH_SEED)
@@ -391,15 +393,18 @@ class EventIndex:
     def _find_reprint(self, sig: _Signature | None, closest: list[int]) -> tuple[str | None, float]:
         """The held event containing the closest near-copy of this text, with its estimated Jaccard.
 
-        closest: the member keys the term index ranks nearest (see _candidates), to which the held article
-        with the very same signature, if any, is added: the candidates whose signatures are compared.
+        closest: the member keys the term index ranks nearest (see _candidates), whose signatures are
+        compared with this one's, unless a held article has the very same signature: no other scores more.
         """
         if sig is None:
             return None, 0.0
         p = self.params
-        same = self._by_digest.get(sig.digest)
-        keys = closest if same is None or same in closest else [same, *closest]
+        filed = self._by_digest.get(sig.digest)
+        if filed is not None:
+            same = self._members[filed if isinstance(filed, int) else filed[-1]]  # the newest
+            return same.event_id, 1.0
         mine, low, top = sig.digest, self._low_bits, self._top_bits
+        keys = closest
         best: str | None = None
         best_j = 0.0
         for key in keys:
@@ -569,7 +574,8 @@ class EventIndex:
         The member cosine is the dot product restricted to both articles' strongest terms (query_terms
         of this one, posting_terms of the held one): those carry most of each unit vector's weight.
         At most max_candidates events, best member first; ties in the order the events first appear in
-        the posting lists (strongest term first, oldest article first). The articles likewise.
+        the posting lists (strongest term first, oldest article first). The closest articles are those with
+        a member cosine of at least reprint_min_cosine, best first, ties by (event, key).
         """
         p = self.params
         if not vec:
@@ -661,7 +667,12 @@ class EventIndex:
             len(top),
         )
         if sig is not None:
-            self._by_digest[sig.digest] = key
+            filed = self._by_digest.setdefault(sig.digest, key)
+            if filed != key:
+                if isinstance(filed, int):
+                    self._by_digest[sig.digest] = [filed, key]
+                else:
+                    filed.append(key)
         self._by_id[article.id] = ev.id
         if article.url:
             self._by_url[article.url] = ev.id
@@ -708,6 +719,16 @@ class EventIndex:
             ev.last = max(ev.last, t)
             heapq.heappush(self._expiry, (ev.last, ev.id))
 
+    def _unfile_signature(self, digest: int, key: int) -> None:
+        """Forget that member `key` has this signature; other members with it stay filed."""
+        filed = self._by_digest.get(digest)
+        if filed == key:
+            del self._by_digest[digest]
+        elif isinstance(filed, list) and key in filed:
+            filed.remove(key)
+            if len(filed) == 1:
+                self._by_digest[digest] = filed[0]
+
     def _drop_event(self, ev: _Event) -> None:
         """Remove an event and all its articles from every structure."""
         for key in ev.members:
@@ -722,8 +743,8 @@ class EventIndex:
                     posting.remove(entry)
                     if not posting:
                         del self._postings[term]
-            if m.digest is not None and self._by_digest.get(m.digest) == key:
-                del self._by_digest[m.digest]
+            if m.digest is not None:
+                self._unfile_signature(m.digest, key)
             if self._by_id.get(m.article_id) == ev.id:
                 del self._by_id[m.article_id]
             if m.url and self._by_url.get(m.url) == ev.id:

@@ -67,19 +67,19 @@ class ClusterParams:
     short_event_cosine: float = 0.07
     short_text_terms: int = 10
     long_text_terms: int = 40
-    # Share of the join score taken by the cosine of the article's lead (its first lead_terms content
-    # terms, title first) to the event's summed lead vectors; only for items with body text (a headline's
-    # lead is its title). ECB+ B3 F1 0.8785 → 0.8866 (weight 0.2 → 0.884, 0.4 → 0.8865; lead 60 → 0.881,
-    # 100 → 0.884); UCI unaffected. The lead's terms were then weighted by their counts within the lead;
-    # they now keep the whole text's weights (cluster.py, _prepare: 2.5 % fewer instructions an article).
-    # With all else as now, ECB+ 0.9080 → 0.9067 (one document each way: a topic 3 report joins its
-    # event, a topic 18 one starts its own), UCI and seeds unchanged; in the 12 real feeds one German IS
-    # report leaves the Australians' repatriation story and two Ukraine pieces move between the Iran and
-    # the Geneva talks events, the 50 labelled pairs unchanged. Weight 0.2 / 0.4 / 0.5 → 0.906 / 0.907 /
-    # 0.910: one or two documents, so 0.3 stays. Lead 60 / 80 / 100 → 0.9087 / 0.9067 / 0.9060, and a lead
-    # of 60 terms leaves the feeds' events, UCI and the seeds as they were: taken for the memory it saves (an
-    # event sums its members' leads: resident memory 10.06 → 9.68 KB an article for full texts, 9.0 → 8.5
-    # for short ones).
+    # Share of the join score taken by the cosine of the article's lead (the distinct terms among its first
+    # lead_terms content terms, title first, weighed as the whole text weighs them; with a zero title_weight a
+    # title-only term has no weight, so none in the lead either) to the event's summed lead vectors; only for items
+    # with body text (a headline's lead is its title). ECB+ B3 F1 0.8785 → 0.8866 (weight 0.2 → 0.884, 0.4 → 0.8865;
+    # lead 60 → 0.881, 100 → 0.884); UCI unaffected. The lead's terms were then weighted by their counts within the
+    # lead; they now keep the whole text's weights (cluster.py, _prepare: 2.5 % fewer instructions an article). With
+    # all else as now, ECB+ 0.9080 → 0.9067 (one document each way: a topic 3 report joins its event, a topic 18 one
+    # starts its own), UCI and seeds unchanged; in the 12 real feeds one German IS report leaves the Australians'
+    # repatriation story and two Ukraine pieces move between the Iran and the Geneva talks events, the 50 labelled
+    # pairs unchanged. Weight 0.2 / 0.4 / 0.5 → 0.906 / 0.907 / 0.910: one or two documents, so 0.3 stays. Lead 60 /
+    # 80 / 100 → 0.9087 / 0.9067 / 0.9060, and a lead of 60 terms leaves the feeds' events, UCI and the seeds as
+    # they were: taken for the memory it saves (an event sums its members' leads: resident memory 10.06 → 9.68 KB an
+    # article for full texts, 9.0 → 8.5 for short ones).
     lead_weight: float = 0.3
     lead_terms: int = 60
     # An item with body text joins an event on its centroid only when the cosine left after taking out
