@@ -51,6 +51,7 @@ REPO = Path(__file__).resolve().parents[1]
 CYCLE = 50
 T0 = datetime(2031, 1, 1, tzinfo=UTC)
 _T = TypeVar("_T")
+_ECBPLUS = SHARED / "data" / "ecbplus"  # the real ECB+ documents, when ../shared is beside the checkout
 
 
 def _word_list(words: str) -> list[str]:
@@ -313,19 +314,18 @@ def _throughput(n: int, full_share: float, repeats: int, cycle: int) -> tuple[fl
 
 def _ecbplus_articles() -> list[Article]:
     """The real ECB+ documents (topics 1-35) as eval replays them, parsed; empty without ../shared."""
-    if not (SHARED / "data" / "ecbplus").is_dir():
+    if not _ECBPLUS.is_dir():
         return []
     recs, _ = eval_ecbplus.records()
     return [a for a in (parse_line(json.dumps(r))[0] for r in recs) if a is not None]
 
 
-def _ecbplus_batch_rate(batch: int) -> float:
-    """_ecbplus_rate of the ECB+ documents, `batch` at a time (loaded here: it runs in a fresh process)."""
-    return _ecbplus_rate(_ecbplus_articles(), batch)
+def _ecbplus_rate(batch: int, repeats: int = 3) -> tuple[float, int]:
+    """Articles/s of the ECB+ documents through the tracker `batch` at a time (median), and how many there are.
 
-
-def _ecbplus_rate(articles: list[Article], batch: int, repeats: int = 3) -> float:
-    """Articles/s of `articles` through the tracker, `batch` at a time, median over repeats; no topic rules."""
+    No topic rules, as eval replays them; loaded here, since it runs in a fresh process.
+    """
+    articles = _ecbplus_articles()
     rates = []
     for _ in range(repeats):
         tracker = EventTracker()
@@ -334,7 +334,7 @@ def _ecbplus_rate(articles: list[Article], batch: int, repeats: int = 3) -> floa
         for i in range(0, len(articles), batch):
             tracker.add_many([(a, (), a.published or T0) for a in articles[i : i + batch]])
         rates.append(len(articles) / (time.process_time() - start))
-    return statistics.median(rates)
+    return statistics.median(rates), len(articles)
 
 
 def _rss_kb() -> int:
@@ -413,12 +413,11 @@ def main() -> None:
         for cycle in (1, CYCLE):
             rate, chars, matched = _fresh(_throughput, n, share, repeats, cycle)
             print(f"{label:>38}  {chars:>12,.0f}  {matched / n:>8.0%}  {cycle:>9}  {rate:>10,.0f}")
-    ecbplus = _ecbplus_articles()
-    if ecbplus:
+    if _ECBPLUS.is_dir():
         # One at a time, a poll cycle's worth, and the chunks `wirewatch replay` hands over.
-        rates = [(batch, _fresh(_ecbplus_batch_rate, batch)) for batch in (1, CYCLE, REPLAY_BATCH)]
-        shown = ", ".join(f"{rate:,.0f}/s {batch:,} at a time" for batch, rate in rates)
-        print(f"real ECB+ documents ({len(ecbplus):,}) through the tracker, no topic rules: {shown}")
+        rates = [(batch, *_fresh(_ecbplus_rate, batch)) for batch in (1, CYCLE, REPLAY_BATCH)]
+        shown = ", ".join(f"{rate:,.0f}/s {batch:,} at a time" for batch, rate, _ in rates)
+        print(f"real ECB+ documents ({rates[0][2]:,}) through the tracker, no topic rules: {shown}")
     print("\nindex memory per article (target 10 KB = 9.8 KiB)")
     print(f"{'articles':>38}  {'held':>6}  {'KiB Python (tracemalloc)':>24}  {'KiB resident (RSS growth)':>29}")
     for label, full_text in (("short (~6 sentences)", False), ("full text (ECB+/seed lengths)", True)):

@@ -250,12 +250,12 @@ def test_sentences_met_before_give_the_candidates_the_plain_rules_give() -> None
         for c in cands:
             assert c.terms == term_set(c.text)
             assert c.text in {clean_sentence(raw) for raw in split_sentences(text)}
-        summarize_module._PREPARED.clear()
+        summarize_module._PREPARED_SENTENCES.clear()
         assert sentence_candidates(text, 0) == cands  # as when every sentence is met for the first time
     # Each sentence as received is prepared once and then looked up, also past the bound that clears the cache.
-    assert len(pool) > 2 * 2048
+    assert len(pool) > 2 * summarize_module.SENTENCE_CACHE_SIZE
     for raw in pool:
-        s, clean, terms = summarize_module._PREPARED[raw]
+        s, clean, terms = summarize_module._PREPARED_SENTENCES[raw]
         assert (s, clean) == (clean_sentence(raw), cleanliness(raw))
         assert terms == (term_set(s) if 40 <= len(s) <= 320 else frozenset())
 

@@ -404,10 +404,9 @@ class EventIndex:
             same = self._members[filed if isinstance(filed, int) else filed[-1]]  # the newest
             return same.event_id, 1.0
         mine, low, top = sig.digest, self._low_bits, self._top_bits
-        keys = closest
         best: str | None = None
         best_j = 0.0
-        for key in keys:
+        for key in closest:
             m = self._members.get(key)
             if m is None or m.digest is None:
                 continue

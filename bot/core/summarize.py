@@ -212,7 +212,11 @@ def _cleaned(raw: str) -> tuple[str, float]:
     return clean_sentence(raw), cleanliness(raw)
 
 
-class _Prepared(dict[str, tuple[str, float, frozenset[str]]]):
+# Sentences the cache below holds before it starts again.
+SENTENCE_CACHE_SIZE = 2048
+
+
+class _SentenceCache(dict[str, tuple[str, float, frozenset[str]]]):
     """Sentence as received → display text, cleanliness and terms, filled on first sight.
 
     The terms are left empty when the display text is under 40 or over 320 characters; such a sentence is
@@ -223,7 +227,7 @@ class _Prepared(dict[str, tuple[str, float, frozenset[str]]]):
     """
 
     def __missing__(self, raw: str) -> tuple[str, float, frozenset[str]]:
-        if len(self) >= 2048:
+        if len(self) >= SENTENCE_CACHE_SIZE:
             self.clear()
         # Cleanliness is judged on the text as received: a repaired sentence still loses to an intact one.
         s, clean = _cleaned(raw)
@@ -231,7 +235,7 @@ class _Prepared(dict[str, tuple[str, float, frozenset[str]]]):
         return prepared
 
 
-_PREPARED = _Prepared()
+_PREPARED_SENTENCES = _SentenceCache()
 
 
 class Candidate(NamedTuple):
@@ -277,8 +281,8 @@ def sentence_candidates(
                 kind = _kind_among(raw, _anywhere_hits(low, present) | starts if line_anywhere else starts)
             if kind is not None:
                 continue
-            s, clean, terms = _PREPARED[raw]
-            if len(terms) < 4:  # also every cleaned sentence out of bounds (see _Prepared)
+            s, clean, terms = _PREPARED_SENTENCES[raw]
+            if len(terms) < 4:  # also every cleaned sentence out of bounds (see _SentenceCache)
                 continue
             out.append(Candidate(s, terms, article, len(out), clean))
             if len(out) >= limit:

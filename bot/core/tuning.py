@@ -46,11 +46,14 @@ class ClusterParams:
     # terms of its original, so no LSH is needed to find it. Against MinHash LSH (40 bands of 3 rows,
     # every article: 4.1 KiB of resident memory an article), the closest 1 / 2 / 4 / 8 / 16 found the same
     # reprint in the benchmark's 3,000 full texts (785 reprints at 5,000) but 5 / 1 / 0 / 0 / 0 times; in
-    # ECB+ all 48 and 2 more that the bands had missed (at 4 and up); in the real feeds and seeds all.
+    # ECB+ all 48 and 2 more that the bands had missed (at 4 and up); in the real feeds and seeds all. UCI's
+    # word-for-word headline copies, some beyond the closest 8, are found by their signature: its replay
+    # did not change.
     reprint_max_verify: int = 8
     # … among those with at least this member cosine: the reprints found had 0.24 and up in the benchmark's
     # full texts (wire copies with furniture added and apostrophes lost), 0.32 in ECB+, 0.36 in UCI, 0.59
-    # in the seeds, 0.87 in the real feeds; most articles' closest ones score less, and need no comparing.
+    # in the seeds, 0.87 in the real feeds. 38 % of the benchmark's full texts have no held article that
+    # close, and compare no signature.
     reprint_min_cosine: float = 0.2
     # Fewer shingles than this and MinHash is unreliable: such short texts only reprint when identical.
     reprint_min_shingles: int = 8
