@@ -13,6 +13,8 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.core import cluster
 from bot.core.cluster import EventIndex, event_id_for
 from bot.core.fingerprint import STOPWORDS, fold, fold_quotes, stem, term_set, words
@@ -581,7 +583,7 @@ def test_a_join_resting_on_one_shared_word_is_refused() -> None:
 
 
 def test_ranked_terms_are_the_vector_sorted_strongest_first() -> None:
-    """A prepared article's ranking is its vector sorted by weight, ties in vector order, cut or not.
+    """A prepared article's ranking is its strongest terms sorted by weight, ties in vector order, cut or not.
 
     Long texts are cut to max_article_terms by a stable sort, whose order the ranking reuses; short ones are
     sorted. Texts of repeated words give many tied weights.
@@ -595,7 +597,10 @@ def test_ranked_terms_are_the_vector_sorted_strongest_first() -> None:
         body = " ".join(rng.choice(vocab[: rng.choice([20, 100, len(vocab)])]) for _ in range(n))
         title = " ".join(rng.choice(vocab) for _ in range(rng.randint(0, 6)))
         a = idx._prepare(art(f"r{i}", title, body + ".", T0), T0)
-        assert a.ranked == sorted(a.vec.items(), key=lambda tw: tw[1], reverse=True)
+        # The ranking weighs repeats (the comparison vector does not): the strongest terms as _prepare made them.
+        strongest = idx._unit_vector(idx._boosted(idx._raw_weights(a.fp.terms), a.fp.names))
+        assert a.ranked == sorted(strongest.items(), key=lambda tw: tw[1], reverse=True)
+        assert list(a.vec) == list(strongest)
         if len(a.fp.terms) > DEFAULT_PARAMS.max_article_terms:
             cut += 1
         else:
@@ -697,3 +702,71 @@ def test_a_copy_s_signature_stays_filed_while_another_article_with_it_is_held() 
     assert idx.evict(now) == ["ev-short"]
     copy = idx.assign(art("copy", "", WIRE, now, outlet="Paper"), now)
     assert (copy.kind, copy.event_id, copy.score) == ("reprint", "ev-long", 1.0)
+
+
+def test_body_repeats_leave_the_comparison_vector_but_rank_the_terms() -> None:
+    """A word said four times in the body weighs what it does said once, in the vector events are compared with."""
+    once = "Dockers in Quorvath walked out over pay on Monday. Cranes stood idle at the harbour."
+    four = once + " The cranes, the cranes, the cranes."
+
+    def prepared(text: str, **params: float) -> cluster._Prepared:
+        return EventIndex(dataclasses.replace(DEFAULT_PARAMS, **params))._prepare(art("b", "", text, T0), T0)
+
+    a, b = prepared(once), prepared(four)
+    assert a.fp.terms["crane"] == 1.0 and b.fp.terms["crane"] == 4.0
+    assert a.vec == pytest.approx(b.vec)
+    assert dict(b.ranked)["crane"] > dict(a.ranked)["crane"]  # the look-up still ranks it by its repeats
+    counted = prepared(four, body_repeat_weight=1.0)
+    assert counted.vec["crane"] > a.vec["crane"] + 0.05
+
+
+def test_who_an_article_is_about_counts_a_name_said_throughout_over_a_rare_one() -> None:
+    """The subject named three times outranks an opponent named once whose name is rarer (ECB+ topic 25)."""
+    report = (
+        "The Saints placed running back Bush on injured reserve. Bush hurt his knee against "
+        "Carolina. The coach said Bush would be back in the spring."
+    )
+
+    def about(**params: float) -> str:
+        idx = EventIndex(dataclasses.replace(DEFAULT_PARAMS, **params))
+        for i in range(20):  # earlier reports make Bush and the Saints common names
+            idx._prepare(art(f"f{i}", "", f"Fans cheered Bush and the Saints at parade number {i}.", T0), T0)
+        name_w = idx._prepare(art("r", "", report, T0), T0).name_w
+        return max(name_w, key=lambda k: (name_w[k], k))
+
+    assert about() == "bush"
+    assert about(name_repeat_weight=1.0) == "carolina"  # weighed as the vector weighs it
+
+
+def test_the_join_threshold_ramps_up_for_headlines_and_down_for_long_texts() -> None:
+    """Headlines need little, texts of long_text_terms the most, long full texts full_text_cosine."""
+    p = DEFAULT_PARAMS
+    thr = EventIndex()._same_event_threshold
+    assert thr(p.short_text_terms) == p.short_event_cosine
+    assert thr(p.long_text_terms) == p.same_event_cosine
+    assert thr(p.full_text_terms) == thr(10 * p.full_text_terms) == p.full_text_cosine
+    middle = (p.long_text_terms + p.full_text_terms) // 2
+    assert p.full_text_cosine < thr(middle) < p.same_event_cosine
+    assert p.short_event_cosine < thr((p.short_text_terms + p.long_text_terms) // 2) < p.same_event_cosine
+
+
+def test_made_up_events_sharing_only_the_topics_names_stay_apart() -> None:
+    """Twelve North Korea-China events (the fault tests' newsroom), each in up to three outlets: twelve events.
+
+    Every report names China and North Korea, and little else in common: with full texts' lower threshold applied
+    at this length (≈ 60 terms), the rice imports story joined the bridge story on the topic's names (0.285).
+    """
+    from tests.faults.helpers import DETAILS, HEADLINES, jargon
+
+    def events(params: object) -> int:
+        idx = EventIndex(params)  # type: ignore[arg-type]
+        made = set()
+        for n, headline in enumerate(HEADLINES):
+            for k in range(1 + n % 3):
+                text = f"{headline}. {DETAILS[n]} {jargon(n)}"
+                made.add(idx.assign(art(f"o{k}-{n}", headline, text, T0 + timedelta(minutes=n)), T0).event_id)
+        return len(made)
+
+    assert events(DEFAULT_PARAMS) == len(HEADLINES)
+    one_threshold = dataclasses.replace(DEFAULT_PARAMS, same_event_cosine=DEFAULT_PARAMS.full_text_cosine)
+    assert events(one_threshold) < len(HEADLINES)

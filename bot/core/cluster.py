@@ -138,8 +138,9 @@ class _Prepared:
     t: datetime  # its time on the index's clock
     fp: Fingerprint
     sig: _Signature | None
-    vec: dict[str, float]  # unit tf-idf vector
-    ranked: list[tuple[str, float]]  # vec's terms, strongest first (ties in vector order)
+    vec: dict[str, float]  # unit tf-idf vector events are compared with (see _comparison_vector)
+    # The same terms with repeats counted, strongest first (ties in vector order): the look-up and postings.
+    ranked: list[tuple[str, float]]
     name_w: dict[str, float]  # body names → weight: the strongest is who it is about
     lead: dict[str, float]  # unit tf-idf vector of its lead terms
     anchors: Anchors
@@ -227,7 +228,7 @@ class EventIndex:
     def term_weights(self, title: str, text: str) -> dict[str, float]:
         """Unit-length tf-idf weights of a text under the current document frequencies (no update)."""
         fp = self._fingerprint(title, text)
-        return self._unit_vector(self._boosted(self._raw_weights(fp.terms), fp.names))
+        return self._comparison_vector(self._unit_vector(self._boosted(self._raw_weights(fp.terms), fp.names)), fp)
 
     def assign(self, article: Article, now: datetime) -> Assignment:
         """Place one article: duplicate, reprint, same_event or new_event (with follows when it continues one)."""
@@ -350,14 +351,21 @@ class EventIndex:
         return known if known is not None and known in self._events else None
 
     def _same_event_threshold(self, n_terms: int) -> float:
-        """The centroid cosine needed to join: lower for headline-length texts, whose vectors are sparse."""
+        """The centroid cosine needed to join: lower for headlines, whose vectors are sparse, and for long texts.
+
+        Headline-length texts ramp up to same_event_cosine, and texts beyond long_text_terms ramp down again to
+        full_text_cosine (see tuning.py for why).
+        """
         p = self.params
         if n_terms <= p.short_text_terms:
             return p.short_event_cosine
-        if n_terms >= p.long_text_terms:
-            return p.same_event_cosine
-        frac = (n_terms - p.short_text_terms) / (p.long_text_terms - p.short_text_terms)
-        return p.short_event_cosine + frac * (p.same_event_cosine - p.short_event_cosine)
+        if n_terms < p.long_text_terms:
+            frac = (n_terms - p.short_text_terms) / (p.long_text_terms - p.short_text_terms)
+            return p.short_event_cosine + frac * (p.same_event_cosine - p.short_event_cosine)
+        if n_terms >= p.full_text_terms:
+            return p.full_text_cosine
+        frac = (n_terms - p.long_text_terms) / (p.full_text_terms - p.long_text_terms)
+        return p.same_event_cosine + frac * (p.full_text_cosine - p.same_event_cosine)
 
     def _article_time(self, article: Article, now: datetime) -> datetime:
         """The article's publication time, or the clock when missing or implausibly in the future."""
@@ -451,12 +459,17 @@ class EventIndex:
         self._count_terms(fp.terms)
         raw = self._raw_weights(fp.terms)
         boosted = self._boosted(raw, fp.names)
-        vec = self._unit_vector(boosted)
-        # Names weighted by the same (1 + log tf)·idf products as the vector: the strongest is who it is about.
-        # In the order the text first names them, not the set's (which changes with PYTHONHASHSEED): an event
-        # keeps a bounded number of names, and which ones fit must not vary from run to run.
+        strongest = self._unit_vector(boosted)
+        vec = self._comparison_vector(strongest, fp)
+        # Names weighted (1 + k·log tf)·idf, k = name_repeat_weight: the strongest is who it is about. In the order
+        # the text first names them, not the set's (which changes with PYTHONHASHSEED): an event keeps a bounded
+        # number of names, and which ones fit must not vary from run to run.
         names = fp.names
         name_w = {t: w for t, w in raw.items() if t in names and fp.terms[t] >= 1.0}
+        k = self.params.name_repeat_weight
+        if k != 1.0:
+            counts = fp.terms
+            name_w = {t: w * (1.0 + k * math.log(counts[t])) / _TF[counts[t]] for t, w in name_w.items()}
         # The lead's terms keep the weights the whole text gives them (so also the name boost), uncut: one look-up
         # a term, where weighing them again by their counts within the lead took ≈ 39 µs an article (Counter,
         # document frequencies and name boost a second time) against ≈ 21. Quality: see lead_weight in tuning.py.
@@ -469,7 +482,7 @@ class EventIndex:
             vec=vec,
             # Strongest first, ties in vector order (what heapq.nlargest gives): both the look-up and the
             # posting take a prefix of this one ranking.
-            ranked=_strongest_first(vec),
+            ranked=_strongest_first(strongest),
             name_w=name_w,
             lead=lead,
             anchors=self._event_anchors(article, fp),
@@ -549,6 +562,23 @@ class EventIndex:
             if w is not None:
                 weights[t] = w * boost  # in place: the order stays that of first appearance
         return weights
+
+    def _comparison_vector(self, strongest: dict[str, float], fp: Fingerprint) -> dict[str, float]:
+        """The vector events are compared with: strongest's terms, body repeats counted at body_repeat_weight.
+
+        strongest (a unit vector of the max_article_terms strongest terms, repeats counted) keeps ranking the
+        terms for the look-up and the posting lists; only the weights change, and the result is unit length.
+        """
+        k = self.params.body_repeat_weight
+        repeats = fp.body_repeats
+        if k == 1.0 or not repeats:
+            return strongest
+        counts = fp.terms
+        weights = dict(strongest)
+        for t in repeats.keys() & weights.keys():  # each weight scaled on its own: the set's order is moot
+            c = counts[t]
+            weights[t] *= _TF[c - (1.0 - k) * repeats[t]] / _TF[c]
+        return _normalised(weights)
 
     def _unit_vector(self, weights: dict[str, float]) -> dict[str, float]:
         """Unit vector of weights cut to the strongest max_article_terms."""
