@@ -165,9 +165,11 @@ class _Event:
     # centroid, and its squared norm.
     lead: dict[str, float] = field(default_factory=dict)
     lead_norm2: float = 0.0
-    # Dates and quantities its members state (bounded: the first reports carry the event's own).
-    dates: set[int] = field(default_factory=set)
-    quantities: set[tuple[str, float]] = field(default_factory=set)
+    # Dates and quantities its members state (bounded: the first reports carry the event's own). A shared empty
+    # frozenset until a member states one: most events never do (all 2,613 of the benchmark's 5,000 full texts),
+    # and two empty sets cost 432 bytes an event, 0.22 KiB an article there.
+    dates: set[int] | frozenset[int] = frozenset()
+    quantities: set[tuple[str, float]] | frozenset[tuple[str, float]] = frozenset()
 
 
 class EventIndex:
@@ -726,9 +728,9 @@ class EventIndex:
         ev.lead, ev.lead_norm2 = _capped(ev.lead, _add_into(ev.lead, a.lead, ev.lead_norm2), p.max_centroid_terms)
         # Bounded, and in sorted order so that which ones fit does not depend on set iteration order.
         if anchors.dates and len(ev.dates) < p.max_event_anchors:
-            ev.dates.update(sorted(anchors.dates)[: p.max_event_anchors - len(ev.dates)])
+            ev.dates = {*ev.dates, *sorted(anchors.dates)[: p.max_event_anchors - len(ev.dates)]}
         if anchors.quantities and len(ev.quantities) < p.max_event_anchors:
-            ev.quantities.update(sorted(anchors.quantities)[: p.max_event_anchors - len(ev.quantities)])
+            ev.quantities = {*ev.quantities, *sorted(anchors.quantities)[: p.max_event_anchors - len(ev.quantities)]}
         if len(ev.entities) < 4 * p.max_article_terms:
             ev.entities.update(fp.entities)
         names = ev.names
