@@ -18,8 +18,9 @@ import pytest
 from bot.core import cluster
 from bot.core.cluster import EventIndex, event_id_for
 from bot.core.fingerprint import STOPWORDS, fold, fold_quotes, stem, term_set, words
-from bot.core.tuning import DEFAULT_PARAMS
+from bot.core.tuning import DEFAULT_PARAMS, ClusterParams
 from bot.models import Article
+from tests.faults.helpers import DETAILS, HEADLINES, jargon
 
 T0 = datetime(2031, 5, 4, 8, 0, tzinfo=UTC)
 
@@ -582,7 +583,7 @@ def test_a_join_resting_on_one_shared_word_is_refused() -> None:
     assert with_floor.kind == "new_event"
 
 
-def test_ranked_terms_are_the_vector_sorted_strongest_first() -> None:
+def test_ranked_terms_are_the_strongest_terms_sorted() -> None:
     """A prepared article's ranking is its strongest terms sorted by weight, ties in vector order, cut or not.
 
     Long texts are cut to max_article_terms by a stable sort, whose order the ranking reuses; short ones are
@@ -597,10 +598,10 @@ def test_ranked_terms_are_the_vector_sorted_strongest_first() -> None:
         body = " ".join(rng.choice(vocab[: rng.choice([20, 100, len(vocab)])]) for _ in range(n))
         title = " ".join(rng.choice(vocab) for _ in range(rng.randint(0, 6)))
         a = idx._prepare(art(f"r{i}", title, body + ".", T0), T0)
-        # The ranking weighs repeats (the comparison vector does not): the strongest terms as _prepare made them.
-        strongest = idx._unit_vector(idx._boosted(idx._raw_weights(a.fp.terms), a.fp.names))
-        assert a.ranked == sorted(strongest.items(), key=lambda tw: tw[1], reverse=True)
-        assert list(a.vec) == list(strongest)
+        # The ranking weighs repeats (the comparison vector does not): the strongest terms, as weighed afresh.
+        assert a.strongest == idx._unit_vector(idx._boosted(idx._raw_weights(a.fp.terms), a.fp.names))
+        assert a.ranked == sorted(a.strongest.items(), key=lambda tw: tw[1], reverse=True)
+        assert list(a.vec) == list(a.strongest)
         if len(a.fp.terms) > DEFAULT_PARAMS.max_article_terms:
             cut += 1
         else:
@@ -720,6 +721,17 @@ def test_body_repeats_leave_the_comparison_vector_but_rank_the_terms() -> None:
     assert counted.vec["crane"] > a.vec["crane"] + 0.05
 
 
+def test_an_events_centroid_sums_its_reports_with_their_repeats() -> None:
+    """What an event's reports dwell on weighs in its centroid (summaries rank sentences by it); arrivals compare
+    without their repeats."""
+    text = "Dockers in Quorvath walked out over pay on Monday. Cranes stood idle at the harbour. The cranes, the crane."
+    idx = EventIndex()
+    event = idx.assign(art("c1", "", text, T0), T0).event_id
+    alone = EventIndex()._prepare(art("c1", "", text, T0), T0)  # weighed as c1 was, in an empty index
+    assert dict(idx.centroid(event)) == pytest.approx(alone.strongest)
+    assert alone.vec["crane"] < alone.strongest["crane"] - 0.05
+
+
 def test_who_an_article_is_about_counts_a_name_said_throughout_over_a_rare_one() -> None:
     """The subject named three times outranks an opponent named once whose name is rarer (ECB+ topic 25)."""
     report = (
@@ -753,14 +765,14 @@ def test_the_join_threshold_ramps_up_for_headlines_and_down_for_long_texts() -> 
 def test_made_up_events_sharing_only_the_topics_names_stay_apart() -> None:
     """Twelve North Korea-China events (the fault tests' newsroom), each in up to three outlets: twelve events.
 
-    Every report names China and North Korea, and little else in common: with full texts' lower threshold applied
-    at this length (≈ 60 terms), the rice imports story joined the bridge story on the topic's names (0.285).
+    Every report names China and North Korea, and little else in common: with a threshold as low as long full texts
+    take applied at this length (≈ 60 terms), the rice imports story joined the bridge story on the topic's names
+    (0.285).
     """
-    from tests.faults.helpers import DETAILS, HEADLINES, jargon
 
-    def events(params: object) -> int:
-        idx = EventIndex(params)  # type: ignore[arg-type]
-        made = set()
+    def events(params: ClusterParams) -> int:
+        idx = EventIndex(params)
+        made: set[str] = set()
         for n, headline in enumerate(HEADLINES):
             for k in range(1 + n % 3):
                 text = f"{headline}. {DETAILS[n]} {jargon(n)}"
@@ -768,5 +780,6 @@ def test_made_up_events_sharing_only_the_topics_names_stay_apart() -> None:
         return len(made)
 
     assert events(DEFAULT_PARAMS) == len(HEADLINES)
-    one_threshold = dataclasses.replace(DEFAULT_PARAMS, same_event_cosine=DEFAULT_PARAMS.full_text_cosine)
-    assert events(one_threshold) < len(HEADLINES)
+    # One threshold of 0.28 from 40 terms on (ECB+ alone would take it): the rice story joins the bridge story.
+    flat = dataclasses.replace(DEFAULT_PARAMS, same_event_cosine=0.28, full_text_cosine=0.28)
+    assert events(flat) < len(HEADLINES)
