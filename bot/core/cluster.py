@@ -33,17 +33,21 @@ _second = itemgetter(1)  # sort key of (term, weight) pairs
 
 
 class _TfTable(dict[float, float]):
-    """Term count → its tf factor 1 + log(count), computed on first sight; counts must be positive.
+    """Term count → its tf factor 1 + k·log(count) (k = 1 unless given), computed on first sight; counts > 0.
 
     Counts are whole numbers or sums of the title and URL weights, so few distinct ones occur; bounded
     like the term caches all the same. Against a per-text set of counts and a log per distinct one,
     ≈ 10 % of the weighting's own time.
     """
 
+    def __init__(self, log_weight: float = 1.0) -> None:
+        super().__init__()
+        self.log_weight = log_weight
+
     def __missing__(self, count: float) -> float:
         if len(self) >= 10_000:
             self.clear()
-        tf = self[count] = 1.0 + math.log(count)
+        tf = self[count] = 1.0 + self.log_weight * math.log(count)
         return tf
 
 
@@ -208,6 +212,7 @@ class EventIndex:
         # 1 + log(n_docs + 1 + k) − log(d + k), one look-up per term instead of one log per distinct d.
         # A flat array of doubles, 8 bytes per article of the most ever held at once.
         self._log_df = array("d", [math.log(params.idf_smoothing)])
+        self._name_tf = _TfTable(params.name_repeat_weight)  # count → 1 + k·log(count), for names' weights
         self._expiry: list[tuple[datetime, str]] = []  # lazy min-heap of (last member time, event id)
         self._evicted: list[str] = []  # evicted since the last drain_evicted()
 
@@ -470,12 +475,8 @@ class EventIndex:
         # Names weighted (1 + k·log tf)·idf, k = name_repeat_weight: the strongest is who it is about. In the order
         # the text first names them, not the set's (which changes with PYTHONHASHSEED): an event keeps a bounded
         # number of names, and which ones fit must not vary from run to run.
-        names = fp.names
-        name_w = {t: w for t, w in raw.items() if t in names and fp.terms[t] >= 1.0}
-        k = self.params.name_repeat_weight
-        if k != 1.0:
-            counts = fp.terms
-            name_w = {t: w * (1.0 + k * math.log(counts[t])) / _TF[counts[t]] for t, w in name_w.items()}
+        names, counts, name_tf = fp.names, fp.terms, self._name_tf
+        name_w = {t: w * name_tf[c] / _TF[c] for t, w in raw.items() if t in names and (c := counts[t]) >= 1.0}
         # The lead's terms keep the weights the whole text gives them (so also the name boost), uncut: one look-up
         # a term, where weighing them again by their counts within the lead took ≈ 39 µs an article (Counter,
         # document frequencies and name boost a second time) against ≈ 21. Quality: see lead_weight in tuning.py.
@@ -578,17 +579,13 @@ class EventIndex:
         the posting lists and the event's centroid take; only the weights change here.
         """
         k = self.params.body_repeat_weight
-        repeats = fp.body_repeats
-        if k == 1.0 or not repeats:
+        if k == 1.0:
             return strongest
-        counts = fp.terms
-        drop = 1.0 - k
-        tf = _TF
-        # Over the repeated terms (a median 16 of a benchmark full text's, 13 of them among its strongest 64), not
-        # the 64; the merge keeps strongest's order, the changed weights replacing theirs in place.
-        scaled = {
-            t: strongest[t] * (tf[counts[t] - drop * r] / tf[counts[t]]) for t, r in repeats.items() if t in strongest
-        }
+        counts, drop, tf = fp.terms, 1.0 - k, _TF
+        # The body counts of strongest's terms are looked up in C; a median 13 of a benchmark full text's 64 are
+        # repeated. The merge keeps strongest's order, the changed weights replacing theirs in place.
+        body = zip(strongest, map(fp.body_counts.get, strongest, repeat(0)), strict=True)
+        scaled = {t: strongest[t] * (tf[counts[t] - drop * (n - 1)] / tf[counts[t]]) for t, n in body if n > 1}
         return _normalised(strongest | scaled) if scaled else strongest
 
     def _unit_vector(self, weights: dict[str, float]) -> dict[str, float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate, chain, compress, islice, repeat
@@ -319,9 +319,9 @@ class Fingerprint:
     # appearance): what the lead says.
     lead: tuple[str, ...] = ()
     has_body: bool = False  # the text (not just a title) had content terms
-    # Body occurrences beyond the first, for the terms the body repeats: what terms' counts hold over a
-    # once-per-text count (see body_repeat_weight in tuning.py).
-    body_repeats: dict[str, float] = field(default_factory=dict)
+    # Content term → its occurrences in the body alone: how often the body repeats it (see body_repeat_weight
+    # in tuning.py).
+    body_counts: Mapping[str, int] = field(default_factory=dict)
 
 
 def term_set(text: str) -> frozenset[str]:
@@ -429,5 +429,5 @@ def fingerprint(
         shingles=shingles(all_words, shingle_size),
         lead=lead,
         has_body=bool(body_counts),
-        body_repeats={t: n - 1.0 for t, n in body_counts.items() if n > 1},
+        body_counts=body_counts,
     )
