@@ -12,6 +12,7 @@ import sys
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -710,8 +711,8 @@ def test_body_repeats_leave_the_comparison_vector_but_rank_the_terms() -> None:
     once = "Dockers in Quorvath walked out over pay on Monday. Cranes stood idle at the harbour."
     four = once + " The cranes, the cranes, the cranes."
 
-    def prepared(text: str, **params: float) -> cluster._Prepared:
-        return EventIndex(dataclasses.replace(DEFAULT_PARAMS, **params))._prepare(art("b", "", text, T0), T0)
+    def prepared(text: str, title: str = "", **params: Any) -> cluster._Prepared:
+        return EventIndex(dataclasses.replace(DEFAULT_PARAMS, **params))._prepare(art("b", title, text, T0), T0)
 
     a, b = prepared(once), prepared(four)
     assert a.fp.terms["crane"] == 1.0 and b.fp.terms["crane"] == 4.0
@@ -719,6 +720,40 @@ def test_body_repeats_leave_the_comparison_vector_but_rank_the_terms() -> None:
     assert dict(b.ranked)["crane"] > dict(a.ranked)["crane"]  # the look-up still ranks it by its repeats
     counted = prepared(four, body_repeat_weight=1.0)
     assert counted.vec["crane"] > a.vec["crane"] + 0.05
+    half = prepared(four, body_repeat_weight=0.5)
+    assert a.vec["crane"] + 0.02 < half.vec["crane"] < counted.vec["crane"] - 0.02
+    # A title occurrence still counts title_weight: only the body's repeats are dropped.
+    titled_once, titled_four = prepared(once, title="Cranes idle"), prepared(four, title="Cranes idle")
+    assert titled_once.vec == pytest.approx(titled_four.vec)
+    assert titled_once.vec["crane"] > a.vec["crane"] + 0.05
+
+
+def test_an_arrival_is_compared_with_events_without_its_repeats() -> None:
+    """Two reports that differ only in how often they say their words score the same against an event."""
+    strike = (
+        "Dockers in Quorvath walked out over pay on Monday, leaving cranes idle at the harbour. "
+        "Union leaders met port managers in the evening and said talks would resume on Tuesday."
+    )
+    report = (
+        "Port managers in Quorvath met union leaders on Monday evening after dockers walked out over pay "
+        "and the harbour cranes stood idle; talks resume on Tuesday."
+    )
+    insistent = report + " Pay, pay and pay again, the dockers said."
+
+    def scores(**params: Any) -> list[float]:
+        out = []
+        for text in (report, insistent):
+            # No lead share: the lead vector weighs its terms as the whole text does, repeats counted.
+            idx = EventIndex(dataclasses.replace(DEFAULT_PARAMS, lead_weight=0.0, **params))
+            idx.assign(art("a", "", strike, T0), T0)
+            joined = idx.assign(art("b", "", text, T0), T0)
+            assert joined.kind == "same_event"
+            out.append(joined.score)
+        return out
+
+    same, differs = scores(), scores(body_repeat_weight=1.0)
+    assert same[0] == pytest.approx(same[1])
+    assert differs[1] < differs[0] - 0.01
 
 
 def test_an_events_centroid_sums_its_reports_with_their_repeats() -> None:
@@ -739,7 +774,7 @@ def test_who_an_article_is_about_counts_a_name_said_throughout_over_a_rare_one()
         "Carolina. The coach said Bush would be back in the spring."
     )
 
-    def about(**params: float) -> str:
+    def about(**params: Any) -> str:
         idx = EventIndex(dataclasses.replace(DEFAULT_PARAMS, **params))
         for i in range(20):  # earlier reports make Bush and the Saints common names
             idx._prepare(art(f"f{i}", "", f"Fans cheered Bush and the Saints at parade number {i}.", T0), T0)

@@ -165,7 +165,8 @@ class _Event:
     centroid: dict[str, float] = field(default_factory=dict)
     norm2: float = 0.0
     entities: set[str] = field(default_factory=set)
-    # Body names → summed idf weight over members, and the strongest one: who the event is about.
+    # Body names → their summed (1 + k·log tf)·idf weights over members (name_repeat_weight), and the strongest
+    # one: who the event is about.
     names: dict[str, float] = field(default_factory=dict)
     top_name: str = ""
     members: list[int] = field(default_factory=list)  # member keys
@@ -237,7 +238,7 @@ class EventIndex:
         return ev.centroid if ev is not None else {}
 
     def term_weights(self, title: str, text: str) -> dict[str, float]:
-        """Unit-length tf-idf weights of a text, as its event's centroid sums them (no update of the frequencies)."""
+        """Unit-length tf-idf weights of a text as a centroid sums them, without URL words (frequencies not updated)."""
         fp = self._fingerprint(title, text)
         return self._unit_vector(self._boosted(self._raw_weights(fp.terms), fp.names))
 
@@ -500,9 +501,9 @@ class EventIndex:
         """True when the article's strongest name is absent from the event and the event's from the article.
 
         ECB+ lookalike events share topic words and often most background names but differ in their main
-        actor or place (Klitschko beats Rahman / Thompson). Pairs within an ECB+ topic: this flags 63 % of
-        different-event pairs and 7 % of same-event pairs (one side's top name missing is common, both rare;
-        tuning.py, name_repeat_weight).
+        actor or place (Klitschko beats Rahman / Thompson). Pairs within an ECB+ topic, each name looked for among
+        the other report's terms: this flags 63 % of different-event pairs and 7 % of same-event pairs (one side's
+        top name missing is common, both rare; tuning.py, name_repeat_weight).
         """
         if not top_name or not ev.top_name:
             return False
