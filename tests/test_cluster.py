@@ -434,7 +434,7 @@ def test_candidate_look_up_follows_the_plain_rule() -> None:
         story = rng.randrange(140, 155)
         vec = idx.term_weights(soup(story, 5), soup(story, rng.randint(5, 60)))
         ranked = cluster._strongest_first(vec)
-        events, near = idx._candidates(vec, ranked)
+        events, near = idx._candidates(ranked)
         assert ([(ev.id, score) for ev, score in events], near) == _plain_candidates(idx, ranked)
         compared += len(events)
         closest += len(near)

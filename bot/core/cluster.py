@@ -19,6 +19,7 @@ from rensa import RMinHash
 
 from bot.core.anchors import NO_ANCHORS, Anchors, find_anchors
 from bot.core.fingerprint import Fingerprint, fingerprint
+from bot.core.memo import BoundedMemo
 from bot.core.tuning import DEFAULT_PARAMS, ClusterParams
 from bot.models import Article, Assignment
 
@@ -32,26 +33,15 @@ _first = itemgetter(0)
 _second = itemgetter(1)  # sort key of (term, weight) pairs
 
 
-class _TfTable(dict[float, float]):
-    """Term count → its tf factor 1 + k·log(count) (k = 1 unless given), computed on first sight; counts > 0.
-
-    Counts are whole numbers or sums of the title and URL weights, so few distinct ones occur; bounded
-    like the term caches all the same. Against a per-text set of counts and a log per distinct one,
-    ≈ 10 % of the weighting's own time.
-    """
-
-    def __init__(self, log_weight: float = 1.0) -> None:
-        super().__init__()
-        self.log_weight = log_weight
-
-    def __missing__(self, count: float) -> float:
-        if len(self) >= 10_000:
-            self.clear()
-        tf = self[count] = 1.0 + self.log_weight * math.log(count)
-        return tf
+def _tf_factor(count: float) -> float:
+    """A term count's tf factor, 1 + log(count); counts must be positive."""
+    return 1.0 + math.log(count)
 
 
-_TF = _TfTable()
+# Term count → its tf factor. Counts are whole numbers or sums of the title and URL weights, so few distinct ones
+# occur; bounded like the term caches all the same. Against a per-text set of counts and a log per distinct one,
+# ≈ 10 % of the weighting's own time.
+_TF: BoundedMemo[float, float] = BoundedMemo(_tf_factor, 10_000)
 
 
 def event_id_for(article_id: str) -> str:
@@ -213,7 +203,9 @@ class EventIndex:
         # 1 + log(n_docs + 1 + k) − log(d + k), one look-up per term instead of one log per distinct d.
         # A flat array of doubles, 8 bytes per article of the most ever held at once.
         self._log_df = array("d", [math.log(params.idf_smoothing)])
-        self._name_tf = _TfTable(params.name_repeat_weight)  # count → 1 + k·log(count), for names' weights
+        # Count → 1 + k·log(count), k = name_repeat_weight: a name's factor in who an article is about.
+        k = params.name_repeat_weight
+        self._name_tf: BoundedMemo[float, float] = BoundedMemo(lambda count: 1.0 + k * math.log(count), 10_000)
         self._expiry: list[tuple[datetime, str]] = []  # lazy min-heap of (last member time, event id)
         self._evicted: list[str] = []  # evicted since the last drain_evicted()
 
@@ -254,7 +246,7 @@ class EventIndex:
         t, fp, vec, name_w, anchors = a.t, a.fp, a.vec, a.name_w, a.anchors
         top_name = max(name_w, key=lambda k: (name_w[k], k)) if name_w else ""
 
-        scored, closest = self._candidates(vec, a.ranked)
+        scored, closest = self._candidates(a.ranked)
         best_reprint, reprint_j = self._find_reprint(a.sig, closest)
         if best_reprint is not None and not fp.has_body and t - self._events[best_reprint].last > p.quiet_window:
             # A headline-only copy of a headline in a closed event is a recurring title ("Stocks close
@@ -603,9 +595,7 @@ class EventIndex:
             return 0.0
         return sum(map(mul, lead.values(), map(ev.lead.get, lead, repeat(0.0)))) / math.sqrt(ev.lead_norm2)
 
-    def _candidates(
-        self, vec: Mapping[str, float], ranked: list[tuple[str, float]]
-    ) -> tuple[list[tuple[_Event, float]], list[int]]:
+    def _candidates(self, ranked: list[tuple[str, float]]) -> tuple[list[tuple[_Event, float]], list[int]]:
         """Events of the articles sharing this one's strongest terms, with their best member cosine, and the
         keys of the reprint_max_verify closest articles.
 
@@ -616,8 +606,6 @@ class EventIndex:
         a member cosine of at least reprint_min_cosine, best first, ties by (event, key).
         """
         p = self.params
-        if not vec:
-            return [], []
         postings = self._postings
         hits = [(post, w) for term, w in ranked[: p.query_terms] if (post := postings.get(term)) is not None]
         if not hits:

@@ -11,6 +11,8 @@ from functools import lru_cache
 from itertools import accumulate, chain, compress, islice, repeat
 from operator import add, itemgetter
 
+from bot.core.memo import BoundedMemo
+
 # Quote and dash variants outlets use for the same text; folding them first means a curly-quoted
 # reprint and a straight-quoted wire copy tokenise identically.
 _FOLD_MAP = {
@@ -264,39 +266,27 @@ def stem(token: str) -> str:
     return token
 
 
-class _TermCache(dict[str, str]):
-    """Token → its content term ("" for stopwords and single characters), filled on first sight.
-
-    One C-level dict lookup per token replaces a length test, a stopword test and a stem call. Bounded
-    like stem's cache: cleared when full, so a stream of one-off tokens cannot grow it without limit.
-    """
-
-    def __missing__(self, token: str) -> str:
-        if len(self) >= 200_000:
-            self.clear()
-        term = "" if len(token) < 2 or token in STOPWORDS else stem(token)
-        self[token] = term
-        return term
+def _content_term(token: str) -> str:
+    """A token's content term: "" for stopwords and single characters, else its stem."""
+    return "" if len(token) < 2 or token in STOPWORDS else stem(token)
 
 
-_TERMS = _TermCache()
+# Token → its content term: one C-level dict look-up per token replaces a length test, a stopword test and a
+# stem call. Bounded like stem's cache.
+_TERMS: BoundedMemo[str, str] = BoundedMemo(_content_term, 200_000)
 
 # What the term cache yields for tokens that are no content term of a sentence: stopwords and single
 # characters map to "", and two-letter clitic tails ("ll", "ve", "re") keep their own spelling.
 _NOT_SENTENCE_TERMS = frozenset({""} | _CLITICS)
 
 
-class _AsciiTermCache(dict[bytes, str]):
-    """_TERMS keyed by the ASCII bytes of a token: term_set's fast path splits bytes, and skips decoding them."""
-
-    def __missing__(self, token: bytes) -> str:
-        if len(self) >= 200_000:
-            self.clear()
-        term = self[token] = _TERMS[token.decode("ascii")]
-        return term
+def _ascii_content_term(token: bytes) -> str:
+    """_content_term of a token given as its ASCII bytes."""
+    return _TERMS[token.decode("ascii")]
 
 
-_ASCII_TERMS = _AsciiTermCache()
+# _TERMS keyed by the ASCII bytes of a token: term_set's fast path splits bytes, and skips decoding them.
+_ASCII_TERMS: BoundedMemo[bytes, str] = BoundedMemo(_ascii_content_term, 200_000)
 # A bytes.translate table that lower-cases the ASCII letters, makes each digit a NUL (a NUL in the result says
 # the text holds a number) and every other byte a space, so that split() yields the lower-cased letter runs.
 _LETTER_RUNS = bytes(c | 32 if 65 <= c <= 90 or 97 <= c <= 122 else 0 if 48 <= c <= 57 else 32 for c in range(256))

@@ -10,6 +10,7 @@ from itertools import repeat
 from typing import NamedTuple
 
 from bot.core.fingerprint import fold_quotes, term_set
+from bot.core.memo import BoundedMemo
 from bot.core.sentences import line_sentences
 from bot.core.tuning import DEFAULT_PARAMS, ClusterParams
 
@@ -216,26 +217,22 @@ def _cleaned(raw: str) -> tuple[str, float]:
 SENTENCE_CACHE_SIZE = 2048
 
 
-class _SentenceCache(dict[str, tuple[str, float, frozenset[str]]]):
-    """Sentence as received → display text, cleanliness and terms, filled on first sight.
+def _prepared_sentence(raw: str) -> tuple[str, float, frozenset[str]]:
+    """A sentence as received → its display text, cleanliness and terms (empty outside 40–320 characters).
 
-    The terms are left empty when the display text is under 40 or over 320 characters; such a sentence is
-    no candidate, nor is one with fewer than 4 terms (sentence_candidates tests both). Wire copies carry a
-    story's sentences word for word: in the benchmark's full texts one sentence in seven arrived before, and
-    looking them up leaves 0.8 % of the instructions an article takes. Bounded: cleared when full, so it
-    holds the last few hundred articles' sentences; copies further apart are prepared again.
+    Such a sentence is no candidate, nor is one with fewer than 4 terms (sentence_candidates tests both).
     """
-
-    def __missing__(self, raw: str) -> tuple[str, float, frozenset[str]]:
-        if len(self) >= SENTENCE_CACHE_SIZE:
-            self.clear()
-        # Cleanliness is judged on the text as received: a repaired sentence still loses to an intact one.
-        s, clean = _cleaned(raw)
-        prepared = self[raw] = (s, clean, term_set(s) if 40 <= len(s) <= 320 else frozenset())
-        return prepared
+    # Cleanliness is judged on the text as received: a repaired sentence still loses to an intact one.
+    s, clean = _cleaned(raw)
+    return s, clean, term_set(s) if 40 <= len(s) <= 320 else frozenset()
 
 
-_PREPARED_SENTENCES = _SentenceCache()
+# Wire copies carry a story's sentences word for word: in the benchmark's full texts one sentence in seven arrived
+# before, and looking them up leaves 0.8 % of the instructions an article takes. Bounded, so it holds the last
+# few hundred articles' sentences; copies further apart are prepared again.
+_PREPARED_SENTENCES: BoundedMemo[str, tuple[str, float, frozenset[str]]] = BoundedMemo(
+    _prepared_sentence, SENTENCE_CACHE_SIZE
+)
 
 
 class Candidate(NamedTuple):
@@ -282,7 +279,7 @@ def sentence_candidates(
             if kind is not None:
                 continue
             s, clean, terms = _PREPARED_SENTENCES[raw]
-            if len(terms) < 4:  # also every cleaned sentence out of bounds (see _SentenceCache)
+            if len(terms) < 4:  # also every cleaned sentence out of bounds (see _prepared_sentence)
                 continue
             out.append(Candidate(s, terms, article, len(out), clean))
             if len(out) >= limit:
