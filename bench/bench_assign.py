@@ -43,7 +43,7 @@ from bot.models import Article
 from bot.replay import REPLAY_BATCH, normalize_text, parse_line
 from bot.settings import load_topics
 from eval import eval_ecbplus
-from eval.common import SHARED
+from eval.common import SHARED, bcubed
 
 REPO = Path(__file__).resolve().parents[1]
 # Matched articles per poll cycle in the throughput table (besides 1): a busy topic channel's cycle. The
@@ -312,6 +312,22 @@ def _throughput(n: int, full_share: float, repeats: int, cycle: int) -> tuple[fl
     return statistics.median(rates), statistics.median(len(a.text) for a in raw), matched
 
 
+def _grouping(n: int, full_share: float) -> tuple[float, float, float]:
+    """B-cubed precision, recall and F1 of the throughput table's synthetic stream, its story ids as gold.
+
+    Ids are "r{story}-{report}". The stream's reports of one story share only that story's few names and topic
+    words, said again and again, and every item names the topic's countries: a check that grouping still holds
+    on it, not a measure of real news (eval/ has those).
+    """
+    idx = EventIndex()
+    event: dict[str, str] = {}
+    for a in RealisticCorpus(seed=11).realistic(n, full_share):
+        assert a.published is not None
+        event[a.id] = idx.assign(a, a.published).event_id
+    scores = bcubed(event, {aid: aid.split("-")[0] for aid in event})
+    return scores.precision, scores.recall, scores.f1
+
+
 def _ecbplus_articles() -> list[Article]:
     """The real ECB+ documents (topics 1-35) as eval replays them, parsed; empty without ../shared."""
     if not _ECBPLUS.is_dir():
@@ -413,17 +429,22 @@ def main() -> None:
         for cycle in (1, CYCLE):
             rate, chars, matched = _fresh(_throughput, n, share, repeats, cycle)
             print(f"{label:>38}  {chars:>12,.0f}  {matched / n:>8.0%}  {cycle:>9}  {rate:>10,.0f}")
+    shown = ", ".join(
+        "{} P {:.3f} R {:.3f} F1 {:.3f}".format(label, *_fresh(_grouping, n, share))
+        for label, share in (("full texts", 1.0), ("feed items", 0.07))
+    )
+    print(f"grouping of those streams (B-cubed, their story ids as gold): {shown}")
     if _ECBPLUS.is_dir():
         # One at a time, a poll cycle's worth, and the chunks `wirewatch replay` hands over.
         rates = [(batch, *_fresh(_ecbplus_rate, batch)) for batch in (1, CYCLE, REPLAY_BATCH)]
         shown = ", ".join(f"{rate:,.0f}/s {batch:,} at a time" for batch, rate, _ in rates)
         print(f"real ECB+ documents ({rates[0][2]:,}) through the tracker, no topic rules: {shown}")
-    print("\nindex memory per article (target 10 KB = 9.8 KiB)")
+    print("\nindex memory per article (target 10 KB = 9.77 KiB)")
     print(f"{'articles':>38}  {'held':>6}  {'KiB Python (tracemalloc)':>24}  {'KiB resident (RSS growth)':>29}")
     for label, full_text in (("short (~6 sentences)", False), ("full text (ECB+/seed lengths)", True)):
         py, held = _fresh(_memory_of, full_text, True)
         rss, _ = _fresh(_memory_of, full_text, False)
-        print(f"{label:>38}  {held:>6,}  {py / 1024:>24.1f}  {rss / 1024:>29.1f}")
+        print(f"{label:>38}  {held:>6,}  {py / 1024:>24.2f}  {rss / 1024:>29.2f}")
     print("\nreproduce: .venv/bin/python -m bench.bench_assign")
 
 

@@ -32,22 +32,22 @@ class ClusterParams:
     # keep it ≥ 0). Repeats say what one long text dwells on, not which happening it reports. The centroid still
     # sums its members' vectors with repeats counted (what the event's reports dwell on, which summaries rank
     # sentences by), and the article's strongest 64 terms, its look-up and its posting lists still count them:
-    # by presence alone the strongest terms are one-off words (ECB+ B3 F1 0.908 → 0.681: the look-up found few
-    # candidates). Pairs of reports within an ECB+ topic (9,057, same event or not; scratch script over
-    # eval.eval_ecbplus.records(), fingerprints of the texts, document frequencies of all 772): AUC of their
-    # cosine 0.904 counting repeats, 0.912 counting none over the same 64 terms. ECB+ B3 F1, the other defaults
+    # by presence alone the strongest terms are one-off words (a scratch variant weighing everything so: ECB+ B3 F1
+    # 0.908 → 0.681, the look-up found few candidates). Pairs of reports within an ECB+ topic (9,057, same event
+    # or not; .venv/bin/python -m eval.eval_ecbplus_pairs): AUC of their cosine 0.904 counting repeats, 0.912
+    # counting none over the same 64 terms. ECB+ B3 F1, the other defaults
     # as here: 1 / 0.5 / 0 → 0.9052 / 0.9061 / 0.9230; UCI (titles) and the seeds cannot change. Comparing with
     # a centroid of presence vectors too scored 0.9215 but changed 24 of 65 ECB+ summaries (mostly their third
     # sentence, not for the better); this way none change. The benchmark's synthetic full texts, whose reports
-    # share only a few names and topic words said again and again, group less well: B3 F1 0.956 → 0.927 over
-    # 3,000 of them (scratch, their story ids as gold).
+    # share only a few names and topic words said again and again, group less well: B3 F1 0.961 → 0.926 over its
+    # 5,000 (bench_assign prints it; feed items 0.290 → 0.301).
     body_repeat_weight: float = 0.0
     # Who an article is about, for the name conflict test: its body name with the largest (1 + k·log n)·idf, n
     # its count as the vector counts it (title occurrences at title_weight); k = 1 weighs names as the vector
     # does. A rare name said once (the opposing team) outranked the subject named throughout (ECB+ topic 25:
     # "Carolina" over Reggie Bush). ECB+ B3 F1 k = 1 / 1.5 / 2 / 3 → 0.9182 / 0.9230 / 0.9230 / 0.9230. On the
-    # ECB+ topic pairs above, each name looked for among the other report's terms, the test flags 63.4 % of
-    # different-event pairs and 6.7 % of same-event ones with k = 2 (k = 1: 64.8 % and 8.0 %).
+    # ECB+ topic pairs above (eval_ecbplus_pairs), each name looked for among the other report's terms, the test
+    # flags 63.4 % of different-event pairs and 6.7 % of same-event ones with k = 2 (k = 1: 64.8 % and 8.0 %).
     name_repeat_weight: float = 2.0
     # Added to every document frequency: damps the weight of terms seen once or twice (typos, one-off
     # words) that would otherwise dominate a short headline's vector. With the other defaults here:
